@@ -1,0 +1,57 @@
+/**
+ * High-level entry points: open a stream from a path or stdin and decode it,
+ * optionally copying it with edits to an output.
+ */
+import { realpathSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { decodeStream, type DecodeOptions, type DecodedStream } from './stream/decode.js';
+import { openSource, type ByteSource } from './wire/source.js';
+import { FileSink, StreamWriter, WritableSink } from './wire/writer.js';
+import { UsageError } from './wire/errors.js';
+
+/** Decodes the stream at `path` (`-` = standard input). */
+export async function decodeFile(path: string, opts: Omit<DecodeOptions, 'output'> = {}): Promise<DecodedStream> {
+  const src = await openSource(path);
+  try {
+    return await decodeStream(src, opts);
+  } finally {
+    await src.close();
+  }
+}
+
+/** Decodes an in-memory source (see {@link BufferSource}). */
+export async function decodeSource(src: ByteSource, opts: DecodeOptions = {}): Promise<DecodedStream> {
+  return decodeStream(src, opts);
+}
+
+function sameFile(a: string, b: string): boolean {
+  try {
+    return realpathSync(a) === realpathSync(b);
+  } catch {
+    return resolve(a) === resolve(b);
+  }
+}
+
+/**
+ * Copies `input` to `output` (`-` = stdout) through the decoder with the given
+ * edits. A file output appears only complete: it is written beside the target
+ * and renamed on success, and removed on any error. The input is never the output.
+ */
+export async function rewriteFile(input: string, output: string, opts: Omit<DecodeOptions, 'output'> = {}): Promise<DecodedStream> {
+  if (output !== '-' && input !== '-' && sameFile(input, output)) {
+    throw new UsageError(`refusing to write over the input ${input}: choose another output path`);
+  }
+  const src = await openSource(input);
+  const sink = output === '-' ? new WritableSink(process.stdout) : await FileSink.create(output);
+  const writer = new StreamWriter(sink);
+  try {
+    const res = await decodeStream(src, { ...opts, output: writer });
+    await writer.end();
+    return res;
+  } catch (e) {
+    await writer.abort();
+    throw e;
+  } finally {
+    await src.close();
+  }
+}

@@ -1,0 +1,30 @@
+/** Options and helpers shared by several commands. */
+import type { Argv } from 'yargs';
+import type { DecodeLimits } from '../../stream/decode.js';
+
+/** `--json` */
+export function withJson<T>(y: Argv<T>) {
+  return y.option('json', { type: 'boolean', default: false, describe: 'machine-readable output (see schemas/)' });
+}
+
+/** Caps on input-controlled sizes. */
+export function withLimits<T>(y: Argv<T>) {
+  return y
+    .option('max-buffer', { type: 'number', describe: 'bytes of device state held in memory at most (default 64 MiB)' })
+    .option('max-cpregs', { type: 'number', describe: 'largest cpreg count accepted (default 65536)' })
+    .option('max-vmdesc', { type: 'number', describe: 'largest vmdesc JSON accepted (default 64 MiB)' });
+}
+
+/** Limits from parsed options. */
+export function limitsFrom(a: { maxBuffer?: number; maxCpregs?: number; maxVmdesc?: number }): Partial<DecodeLimits> {
+  const l: Partial<DecodeLimits> = {};
+  if (a.maxBuffer !== undefined) l.maxBuffer = a.maxBuffer;
+  if (a.maxCpregs !== undefined) l.maxCpregs = a.maxCpregs;
+  if (a.maxVmdesc !== undefined) l.maxVmdesc = a.maxVmdesc;
+  return l;
+}
+
+/** Writes text to stdout with a trailing newline. */
+export function print(s: string): void {
+  process.stdout.write(s.endsWith('\n') ? s : s + '\n');
+}

@@ -1,0 +1,37 @@
+/** `vmstate regs`: every vCPU's cpreg ids and values, named. */
+import type { CommandModule } from 'yargs';
+import { decodeFile } from '../../api.js';
+import { regsReport, renderRegs } from '../../report/regs.js';
+import { limitsFrom, print, withJson, withLimits } from './common.js';
+import { toJson } from '../format.js';
+import { UsageError } from '../../wire/errors.js';
+import type { Accel } from '../../regs/index.js';
+
+interface Args {
+  stream: string;
+  cpu?: number;
+  accel?: Accel;
+  json: boolean;
+  maxBuffer?: number;
+  maxCpregs?: number;
+  maxVmdesc?: number;
+}
+
+export const regsCommand: CommandModule<object, Args> = {
+  command: 'regs <stream>',
+  describe: "list every vCPU's cpreg registers: id, name, value, QEMU field text",
+  builder: (y) =>
+    withLimits(withJson(y.positional('stream', { type: 'string', demandOption: true, describe: 'stream file, or - for stdin' })))
+      .option('cpu', { type: 'number', describe: 'only this vCPU (cpu section instance)' })
+      .option('accel', { choices: ['tcg', 'kvm'] as const, describe: 'name registers as saved by this accelerator (default: inferred from the list)' })
+      .example('$0 regs samples/qemu-7.2/virt-7.2_max.mig --cpu 0', 'registers of vCPU 0')
+      .example('$0 regs f.mig --json | jq \'.cpus[0].registers[] | select(.name=="TCR2_EL1")\'', 'one register as JSON') as never,
+  handler: async (a) => {
+    const s = await decodeFile(a.stream, { limits: limitsFrom(a) });
+    if (a.cpu !== undefined && !s.cpus.some((c) => c.instance === a.cpu)) {
+      throw new UsageError(`no vCPU ${a.cpu} in ${a.stream} (instances: ${s.cpus.map((c) => c.instance).join(', ') || 'none'})`);
+    }
+    const rep = regsReport(s.cpus, { only: a.cpu, accel: a.accel });
+    print(a.json ? toJson(rep) : renderRegs(rep));
+  },
+};

@@ -1,0 +1,166 @@
+/**
+ * The `ram` section walker (spec §4). RAM needs no layout: every record is a
+ * be64 word (page-aligned value | flags) with an exactly known payload, so the
+ * walk is exact and page contents are passed through without being held.
+ */
+import { RamFlag, type RamKind } from './constants.js';
+import type { RamBlock, RamSummary } from './records.js';
+import type { StreamReader } from '../wire/reader.js';
+import { StreamFormatError, UnsupportedError } from '../wire/errors.js';
+
+/** zlib's compressBound: the largest valid COMPRESS_PAGE payload. */
+function compressBound(n: number): number {
+  return n + (n >>> 12) + (n >>> 14) + (n >>> 25) + 13;
+}
+
+function emptyCounts(): Record<RamKind, number> {
+  return { page: 0, zero: 0, xbzrle: 0, compressed: 0, 'multifd-flush': 0 };
+}
+
+/** Options that change the block list encoding (from configuration and commands). */
+export interface RamOptions {
+  /** `x-ignore-shared`: every block record carries its GPA. */
+  ignoreShared: boolean;
+  /** `mapped-ram`: file-offset layout this walker does not implement. */
+  mappedRam: boolean;
+  /** A POSTCOPY_ADVISE was seen: block records may carry a page size. */
+  postcopy: boolean;
+}
+
+/** Walks RAM section bodies, keeping state that spans sections (block list, CONTINUE). */
+export class RamWalker {
+  readonly summary: RamSummary;
+  private blocks = new Map<string, RamBlock>();
+  private last: RamBlock | null = null;
+  private readonly mask: number;
+
+  constructor(
+    pageSize: number,
+    private readonly opts: RamOptions,
+  ) {
+    this.mask = pageSize - 1;
+    this.summary = { pageSize, totalBytes: 0, blocks: [], records: emptyCounts(), payloadBytes: 0 };
+  }
+
+  /** Walks one START/PART/END body up to and including its EOS word. */
+  async walkBody(r: StreamReader): Promise<void> {
+    const s = this.summary;
+    const pageSize = s.pageSize;
+    for (;;) {
+      const at = r.offset;
+      await r.need(8);
+      const word = r.take(8);
+      const hi = word.readUInt32BE(0);
+      const lo = word.readUInt32BE(4);
+      const flags = lo & this.mask;
+      // Page-aligned value; block offsets and sizes stay far below 2^53.
+      const value = hi * 0x1_0000_0000 + (lo - flags);
+      const kind = flags & ~RamFlag.CONTINUE;
+      switch (kind) {
+        case RamFlag.EOS:
+          return;
+        case RamFlag.MEM_SIZE:
+          await this.blockList(r, value, at);
+          continue;
+        case RamFlag.MULTIFD_FLUSH:
+          s.records['multifd-flush']++;
+          continue;
+        case RamFlag.ZERO: {
+          const b = await this.block(r, flags, value, at);
+          await r.need(1);
+          r.u8();
+          b.records.zero++;
+          s.records.zero++;
+          continue;
+        }
+        case RamFlag.PAGE: {
+          const b = await this.block(r, flags, value, at);
+          await r.pass(pageSize);
+          b.records.page++;
+          s.records.page++;
+          s.payloadBytes += pageSize;
+          continue;
+        }
+        case RamFlag.XBZRLE: {
+          const b = await this.block(r, flags, value, at);
+          await r.need(3);
+          const enc = r.u8();
+          if (enc !== 1) throw new StreamFormatError('BAD_RAM', `XBZRLE encoding flag ${enc}, expected 1`, r.place(r.offset - 1));
+          const len = r.be16();
+          if (len > pageSize) throw new StreamFormatError('BAD_RAM', `XBZRLE length ${len} exceeds the page size ${pageSize}`, r.place(r.offset - 2));
+          await r.pass(len);
+          b.records.xbzrle++;
+          s.records.xbzrle++;
+          s.payloadBytes += len;
+          continue;
+        }
+        case RamFlag.COMPRESS_PAGE: {
+          const b = await this.block(r, flags, value, at);
+          await r.need(4);
+          const len = r.be32();
+          if (len > compressBound(pageSize)) throw new StreamFormatError('BAD_RAM', `compressed page length ${len} exceeds ${compressBound(pageSize)}`, r.place(r.offset - 4));
+          await r.pass(len);
+          b.records.compressed++;
+          s.records.compressed++;
+          s.payloadBytes += len;
+          continue;
+        }
+        case RamFlag.HOOK:
+          throw new UnsupportedError('UNSUPPORTED', 'RAM_SAVE_FLAG_HOOK (RDMA migration) records are not supported', r.place(at));
+        case RamFlag.FULL:
+          throw new StreamFormatError('BAD_RAM', 'obsolete RAM_SAVE_FLAG_FULL record', r.place(at));
+        default:
+          throw new StreamFormatError('BAD_RAM', `unknown combination of RAM flags 0x${flags.toString(16)}`, r.place(at), { actual: flags });
+      }
+    }
+  }
+
+  /** Resolves the record's block: named unless CONTINUE, and the offset must lie inside it. */
+  private async block(r: StreamReader, flags: number, offset: number, at: number): Promise<RamBlock> {
+    let b: RamBlock | null | undefined;
+    if (flags & RamFlag.CONTINUE) {
+      b = this.last;
+      if (!b) throw new StreamFormatError('BAD_RAM', 'RAM page record with CONTINUE but no previous block', r.place(at));
+    } else {
+      const name = await r.str8();
+      b = this.blocks.get(name);
+      if (!b) throw new StreamFormatError('BAD_RAM', `RAM page record for unknown block '${name}'`, r.place(at), { actual: name });
+      this.last = b;
+    }
+    if (offset >= b.length) {
+      throw new StreamFormatError('BAD_RAM', `RAM page offset 0x${offset.toString(16)} beyond block '${b.name}' (length 0x${b.length.toString(16)})`, r.place(at));
+    }
+    return b;
+  }
+
+  /** The MEM_SIZE block list: names and lengths until they sum to the total. */
+  private async blockList(r: StreamReader, total: number, at: number): Promise<void> {
+    if (this.opts.mappedRam) throw new UnsupportedError('UNSUPPORTED', 'mapped-ram streams are not supported', r.place(at));
+    this.summary.totalBytes = total;
+    let sum = 0;
+    while (sum < total) {
+      const recAt = r.offset;
+      const name = await r.str8();
+      if (name.length === 0) throw new StreamFormatError('BAD_RAM', 'empty RAM block name', r.place(recAt));
+      await r.need(8);
+      const length = Number(r.be64());
+      if (this.opts.postcopy) {
+        // The per-block page size is written only for hugepage blocks and is not
+        // self-describing: refuse rather than guess.
+        throw new UnsupportedError('UNSUPPORTED', 'postcopy block lists (optional page-size field) are not supported', r.place(recAt));
+      }
+      if (this.opts.ignoreShared) {
+        await r.need(8);
+        r.be64();
+      }
+      if (this.blocks.has(name)) throw new StreamFormatError('BAD_RAM', `RAM block '${name}' listed twice`, r.place(recAt));
+      const b: RamBlock = { name, length, records: emptyCounts() };
+      this.blocks.set(name, b);
+      this.summary.blocks.push(b);
+      sum += length;
+    }
+    if (sum !== total) {
+      throw new StreamFormatError('BAD_RAM', `RAM block lengths sum to ${sum}, header says ${total}`, r.place(at), { expected: total, actual: sum });
+    }
+  }
+}

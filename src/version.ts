@@ -1,0 +1,2 @@
+/** Package version, kept in step with package.json. */
+export const VERSION = '0.1.0';

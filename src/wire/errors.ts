@@ -1,0 +1,79 @@
+/**
+ * Typed errors. Every failure caused by the input names the absolute byte
+ * offset and the section it happened in, so a user can find it with `xxd -s`.
+ */
+
+/** Machine-readable error codes. */
+export type ErrorCode =
+  | 'BAD_MAGIC'
+  | 'BAD_VERSION'
+  | 'TRUNCATED'
+  | 'BAD_ITEM'
+  | 'BAD_FOOTER'
+  | 'BAD_RAM'
+  | 'UNSUPPORTED'
+  | 'BAD_VMDESC'
+  | 'BAD_SECTION'
+  | 'LIMIT'
+  | 'USAGE'
+  | 'IO';
+
+/** Where in the stream an error happened. */
+export interface ErrorPlace {
+  /** Absolute byte offset in the input. */
+  offset: number;
+  /** Section description, e.g. `cpu (instance 1)`, `ram`, `header`, `vmdesc`. */
+  section: string;
+}
+
+/** Base class of every error vmstate raises on purpose. */
+export class VmstateError extends Error {
+  override readonly name: string = 'VmstateError';
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    readonly place?: ErrorPlace,
+    readonly data: { expected?: unknown; actual?: unknown; [k: string]: unknown } = {},
+  ) {
+    super(place ? `${message} (at byte ${place.offset}, in ${place.section})` : message);
+  }
+}
+
+/** The input does not follow the migration stream format. */
+export class StreamFormatError extends VmstateError {
+  override readonly name = 'StreamFormatError';
+}
+
+/** The input ended before a complete item was read. */
+export class TruncatedError extends VmstateError {
+  override readonly name = 'TruncatedError';
+  constructor(needed: number, place: ErrorPlace) {
+    super('TRUNCATED', `stream ends early: ${needed} more byte(s) needed`, place, { expected: needed });
+  }
+}
+
+/** A length or count in the input exceeds a configured cap (the cap is named). */
+export class LimitError extends VmstateError {
+  override readonly name = 'LimitError';
+  constructor(what: string, actual: number | bigint, cap: number, capName: string, place: ErrorPlace) {
+    super('LIMIT', `${what} ${actual} exceeds the cap ${cap} (${capName})`, place, { actual, expected: cap, cap: capName });
+  }
+}
+
+/** Valid input that uses an encoding vmstate does not implement. */
+export class UnsupportedError extends VmstateError {
+  override readonly name = 'UnsupportedError';
+}
+
+/** Bad command-line use. */
+export class UsageError extends VmstateError {
+  override readonly name = 'UsageError';
+  constructor(message: string) {
+    super('USAGE', message);
+  }
+}
+
+/** True for errors that vmstate raised on purpose (as opposed to bugs). */
+export function isVmstateError(e: unknown): e is VmstateError {
+  return e instanceof VmstateError;
+}
