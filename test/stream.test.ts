@@ -77,6 +77,23 @@ describe('real samples', () => {
   });
 });
 
+describe('streams without a vmdesc (suppress-vmdesc)', () => {
+  for (const s of samples) {
+    it(`${s.name}: cpu sections found by their built-in layout, from a file and a pipe`, async () => {
+      const data = sampleBytes(s.path);
+      const full = await decodeStream(new BufferSource(data, [data.length], true));
+      const bare = data.subarray(0, full.eofOffset + 1);
+      for (const seekable of [true, false]) {
+        const res = await decodeStream(new BufferSource(bare, [4093], seekable));
+        expect(res.vmdesc).toBeNull();
+        expect(cpuLists(res)).toEqual(cpuLists(full));
+        expect(res.cpus.map((c) => c.subsections)).toEqual(full.cpus.map((c) => c.subsections));
+        expect(res.sections).toEqual(full.sections);
+      }
+    });
+  }
+});
+
 describe('re-encoding the cpreg arrays', () => {
   const s = samples.find((x) => x.name === 'qemu-7.2/virt-7.2_max')!;
   const data = sampleBytes(s.path);

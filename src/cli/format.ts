@@ -1,9 +1,8 @@
 /** Rendering helpers shared by the commands: hex, JSON with bigints, aligned tables. */
 
-/** `0x` + 16 lowercase hex digits. */
-export function hex64(v: bigint): string {
-  return '0x' + BigInt.asUintN(64, v).toString(16).padStart(16, '0');
-}
+import { hex64 } from '../regs/format.js';
+
+export { hex64 };
 
 /** JSON.stringify that renders bigints as {@link hex64}. */
 export function toJson(value: unknown, indent = 2): string {

@@ -18,10 +18,21 @@ export const commands: CommandModule<object, never>[] = [
   rewriteCommand as CommandModule<object, never>,
 ];
 
+const STDIO = '\u0000stdio';
+
+function restoreStdio(args: Record<string, unknown>): void {
+  for (const [k, v] of Object.entries(args)) {
+    if (v === STDIO) args[k] = '-';
+    else if (Array.isArray(v)) args[k] = v.map((x) => (x === STDIO ? '-' : x));
+  }
+}
+
 /** Runs the CLI on `argv`; resolves to the exit code. */
 export async function main(argv: string[]): Promise<number> {
   let usageError: string | null = null;
-  const y = yargs(argv)
+  // yargs-parser turns a lone "-" into "" or true; carry it through as a token and restore it.
+  const y = yargs(argv.map((a) => (a === '-' ? STDIO : a)))
+    .middleware(restoreStdio, true)
     .scriptName('vmstate')
     .version(VERSION)
     .strict()

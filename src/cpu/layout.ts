@@ -50,7 +50,7 @@ export interface CpuMainFields {
 }
 
 /**
- * Body sizes of the `cpu` subsections QEMU 7.2–11.1 can write for A-profile
+ * Body sizes of the `cpu` subsections QEMU 7.2–11.1 can write (`cpu/fpmr` since 11.x) for A-profile
  * CPUs, so they can be stepped over without a vmdesc. M/R-profile ones are
  * absent on purpose: the `virt` board cannot run those CPUs.
  */
@@ -67,4 +67,5 @@ export const CPU_SUBSECTION_SIZES: Readonly<Record<string, number>> = {
   'cpu/wfxt-timer': 8,
   'cpu/syndrome64': 8,
   'cpu/pstate64': 8,
+  'cpu/fpmr': 8,
 };

@@ -57,6 +57,8 @@ export interface DecodeOptions {
 
 /** A device section's decoded state, kept with `collectState`. */
 export interface DeviceState {
+  /** Offset of the section's type byte. */
+  offset: number;
   sectionId: number;
   name: string;
   instanceId: number;
@@ -205,7 +207,7 @@ export async function decodeStream(source: ByteSource, opts: DecodeOptions = {})
         const edit = out && opts.editCpu ? opts.editCpu(cpu) : null;
         if (edit) await applyCpuEdit(r, out!, cpu, edit, editedDevices, deviceIndex - 1, res);
         else await r.pass(cpu.bodyEnd - bodyStart);
-        if (opts.collectState) res.devices.push({ sectionId: sid, name, instanceId, version, state });
+        if (opts.collectState) res.devices.push({ offset: at, sectionId: sid, name, instanceId, version, state });
       } else {
         let end: number;
         let state: unknown = null;
@@ -214,10 +216,10 @@ export async function decodeStream(source: ByteSource, opts: DecodeOptions = {})
           end = bodyStart + w.end;
           state = w.state;
         } else {
-          end = await withWindow(r, limits, (buf, base) => scanOpaqueBody(buf, base, sid, label));
+          end = bodyStart + await withWindow(r, limits, (buf, base) => scanOpaqueBody(buf, base, sid, label, new Set(live.keys())));
         }
         await r.pass(end - bodyStart);
-        if (opts.collectState) res.devices.push({ sectionId: sid, name, instanceId, version, state });
+        if (opts.collectState) res.devices.push({ offset: at, sectionId: sid, name, instanceId, version, state });
       }
       await footer(sid, label);
       res.sections.push({ kind: 'full', sectionId: sid, name, instanceId, version, offset: at, size: r.offset - at });
@@ -415,22 +417,28 @@ function checkCpuAgainstVmdesc(cpu: CpuSection, dev: VmdescDevice, warnings: str
 
 /**
  * Without a vmdesc a non-cpu body has no known length: take the first footer
- * (0x7e + section id) that is followed by a well-formed next item.
+ * (0x7e + section id) that is followed by a well-formed next item. A heuristic
+ * (device bytes can look like a footer), used only when no vmdesc exists.
  */
-function scanOpaqueBody(buf: Buffer, base: number, sid: number, label: string): number {
+function scanOpaqueBody(buf: Buffer, base: number, sid: number, label: string, live: ReadonlySet<number>): number {
   for (let p = buf.indexOf(Item.SECTION_FOOTER); p >= 0; p = buf.indexOf(Item.SECTION_FOOTER, p + 1)) {
     if (p + 6 > buf.length) break;
     if (buf.readUInt32BE(p + 1) !== sid) continue;
-    if (plausibleItem(buf, p + 5)) return p;
+    if (plausibleItem(buf, p + 5, live)) return p;
   }
   throw new TruncatedError(1, { offset: base + buf.length, section: label });
 }
 
-function plausibleItem(buf: Buffer, p: number): boolean {
+function plausibleItem(buf: Buffer, p: number, live: ReadonlySet<number>): boolean {
   if (p >= buf.length) return false;
   const t = buf[p]!;
   if (t === Item.EOF) return p + 1 === buf.length || buf[p + 1] === Item.VMDESCRIPTION;
-  if (t === Item.SECTION_PART || t === Item.SECTION_END || t === Item.COMMAND) return p + 5 <= buf.length;
+  if (t === Item.SECTION_PART || t === Item.SECTION_END) return p + 5 <= buf.length && live.has(buf.readUInt32BE(p + 1));
+  if (t === Item.COMMAND) {
+    if (p + 5 > buf.length) return false;
+    const spec = COMMANDS[buf.readUInt16BE(p + 1)];
+    return !!spec && (spec.len < 0 || spec.len === buf.readUInt16BE(p + 3));
+  }
   if (t !== Item.SECTION_FULL && t !== Item.SECTION_START) return false;
   if (p + 6 > buf.length) return false;
   const n = buf[p + 5]!;
@@ -439,7 +447,8 @@ function plausibleItem(buf: Buffer, p: number): boolean {
     const c = buf[p + 6 + i]!;
     if (c < 0x20 || c > 0x7e) return false;
   }
-  return true;
+  // Instance ids and versions are small numbers in practice.
+  return buf.readUInt32BE(p + 6 + n) < 0x10000 && buf.readUInt32BE(p + 10 + n) < 0x10000;
 }
 
 /** Copies a cpu section with its edits applied; every other byte goes through unchanged. */

@@ -3,7 +3,9 @@
  * tail can be read first, and spans can be skipped without reading them); a
  * pipe or any async iterable of chunks is read strictly in order.
  */
-import { open, type FileHandle } from 'node:fs/promises';
+import { open, stat, type FileHandle } from 'node:fs/promises';
+import { createReadStream } from 'node:fs';
+import { VmstateError } from './errors.js';
 
 /** A producer of consecutive chunks of one byte stream. */
 export interface ByteSource {
@@ -36,8 +38,17 @@ export class FileSource implements ByteSource {
 
   /** Opens `path`; `start` is the stream's first byte (e.g. after a wrapper header). */
   static async open(path: string, chunk = DEFAULT_CHUNK, start = 0): Promise<FileSource> {
-    const fh = await open(path, 'r');
+    let fh: FileHandle;
+    try {
+      fh = await open(path, 'r');
+    } catch (e) {
+      throw new VmstateError('IO', `cannot open ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    }
     const st = await fh.stat();
+    if (!st.isFile()) {
+      await fh.close();
+      throw new VmstateError('IO', `${path} is not a regular file`);
+    }
     return new FileSource(fh, st.size, chunk, start);
   }
 
@@ -126,6 +137,14 @@ export class BufferSource implements ByteSource {
 /** Opens a path as a source; `-` means standard input. Regular files are seekable. */
 export async function openSource(path: string, chunk = DEFAULT_CHUNK): Promise<ByteSource> {
   if (path === '-') return stdinSource();
+  let st;
+  try {
+    st = await stat(path);
+  } catch (e) {
+    throw new VmstateError('IO', `cannot open ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+  // A FIFO (e.g. `<(cat f)`) or device is read like a pipe, in order.
+  if (!st.isFile()) return new IterableSource(createReadStream(path, { highWaterMark: chunk }));
   return FileSource.open(path, chunk);
 }
 

@@ -1,0 +1,37 @@
+/** `vmstate dump`: the whole device state as JSON, as QEMU's analyser prints it. */
+import type { CommandModule } from 'yargs';
+import { decodeFile } from '../../api.js';
+import { stateReport } from '../../report/dump.js';
+import { analyserJson } from '../../stream/json-writer.js';
+import { limitsFrom, print, withLimits } from './common.js';
+import { UsageError } from '../../wire/errors.js';
+
+interface Args {
+  stream: string;
+  desc: boolean;
+  maxBuffer?: number;
+  maxCpregs?: number;
+  maxVmdesc?: number;
+}
+
+export const dumpCommand: CommandModule<object, Args> = {
+  command: 'dump <stream>',
+  describe: "device state as JSON, in the format of QEMU's analyze-migration.py -d state (or -d desc)",
+  builder: (y) =>
+    withLimits(
+      y
+        .positional('stream', { type: 'string', demandOption: true, describe: 'stream file, or - for stdin' })
+        .option('desc', { type: 'boolean', default: false, describe: 'print the vmdesc (like -d desc) instead of the state' }),
+    )
+      .example('$0 dump samples/qemu-7.2/virt-7.2_max.mig', 'state, also for 7.2 streams the analyser cannot read')
+      .example('$0 dump f.mig --desc', 'the stream\'s own description') as never,
+  handler: async (a) => {
+    const s = await decodeFile(a.stream, { limits: limitsFrom(a), collectState: !a.desc });
+    if (a.desc) {
+      if (!s.vmdesc) throw new UsageError(`${a.stream} has no vmdesc`);
+      print(analyserJson(s.vmdesc.json));
+      return;
+    }
+    print(analyserJson(stateReport(s)));
+  },
+};

@@ -1,0 +1,324 @@
+/**
+ * Walks a section body laid out by its vmdesc entry (spec §3.1–§3.3, §3.5):
+ * fields in record order (compressed arrays via `array_len`, per-element
+ * records otherwise), nested structs with their own subsections, then the
+ * listed subsections (`0x05`, str8 name, be32 version, body).
+ *
+ * The result is the body's end offset and its state rendered the way
+ * `scripts/analyze-migration.py -d state` renders it (see `dump-format.ts`).
+ * Running out of input always throws {@link TruncatedError} and nothing else,
+ * so a streaming caller can read more and retry.
+ */
+import { StreamFormatError, TruncatedError, UnsupportedError, type ErrorPlace } from '../wire/errors.js';
+import type { VmdescBody, VmdescDevice, VmdescField } from './vmdesc.js';
+
+/**
+ * A value as the analyser's state dump shows it: integers as hex strings,
+ * bools as booleans, raw data as space-separated hex bytes, structs and
+ * sections as ordered objects, repeated records as arrays.
+ */
+export type DumpValue = string | boolean | DumpValue[] | DumpObject;
+/** An ordered object of the dump (a `Map`, so any key keeps its place). */
+export type DumpObject = Map<string, DumpValue>;
+
+/** Result of walking one body. */
+export interface WalkResult {
+  /** Index in `buf` of the first byte after the body (the footer, for a section). */
+  end: number;
+  state: DumpObject;
+}
+
+const SUBSECTION = 0x05;
+/** Byte QEMU writes for a NULL entry of an array of pointers. */
+const NULLPTR_MARKER = 0x30;
+
+/** How the analyser reads and renders a field type. */
+const enum Kind {
+  Signed,
+  Unsigned,
+  Bool,
+  Capability,
+  Nullptr,
+  Struct,
+  Raw,
+}
+
+/** The analyser's reader table; everything else (timer, buffer, cpsr, vstruct, …) is raw bytes. */
+const KINDS: ReadonlyMap<string, Kind> = new Map([
+  ['bool', Kind.Bool],
+  ['int8', Kind.Signed],
+  ['int16', Kind.Signed],
+  ['int32', Kind.Signed],
+  ['int64', Kind.Signed],
+  ['int32 equal', Kind.Signed],
+  ['int32 le', Kind.Signed],
+  ['int64 equal', Kind.Signed],
+  ['uint8 equal', Kind.Signed], // sic: the analyser reads these two as signed
+  ['uint16 equal', Kind.Signed],
+  ['uint8', Kind.Unsigned],
+  ['uint16', Kind.Unsigned],
+  ['uint32', Kind.Unsigned],
+  ['uint64', Kind.Unsigned],
+  ['uint32 equal', Kind.Unsigned],
+  ['capability', Kind.Capability],
+  ['nullptr', Kind.Nullptr],
+  ['struct', Kind.Struct],
+]);
+
+/** Codecs whose wire size is fixed; a vmdesc `size` disagreeing with it means a bad vmdesc. */
+const FIXED_SIZE: ReadonlyMap<string, number> = new Map([
+  ['bool', 1], ['int8', 1], ['uint8', 1], ['uint8 equal', 1],
+  ['int16', 2], ['uint16', 2], ['uint16 equal', 2],
+  ['int32', 4], ['uint32', 4], ['int32 equal', 4], ['uint32 equal', 4], ['int32 le', 4],
+  ['int64', 8], ['uint64', 8], ['int64 equal', 8],
+  ['timer', 8], ['CPU_Double_U', 8], ['float64', 8], ['nullptr', 1], ['ptr-marker', 1],
+]);
+
+const HEX2: readonly string[] = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
+
+/** Options of the walkers. */
+export interface WalkOptions {
+  /** Deepest struct/subsection nesting accepted (default 64). */
+  maxDepth?: number;
+}
+
+class Walker {
+  pos: number;
+  constructor(
+    readonly buf: Buffer,
+    start: number,
+    readonly base: number,
+    readonly section: string,
+    readonly maxDepth: number,
+  ) {
+    this.pos = start;
+  }
+
+  place(at = this.pos): ErrorPlace {
+    return { offset: this.base + at, section: this.section };
+  }
+
+  need(n: number): void {
+    if (this.pos + n > this.buf.length) throw new TruncatedError(this.pos + n - this.buf.length, this.place());
+  }
+
+  body(b: VmdescBody | VmdescDevice, depth: number): DumpObject {
+    if (depth > this.maxDepth) throw new StreamFormatError('BAD_VMDESC', `vmdesc nests deeper than ${this.maxDepth}`, this.place());
+    const out: DumpObject = new Map();
+    for (const f of b.fields) {
+      const n = f.array_len ?? 1;
+      for (let i = 0; i < n; i++) merge(out, f.name, this.element(f, depth));
+    }
+    for (const sub of b.subsections ?? []) {
+      const at = this.pos;
+      this.need(1);
+      if (this.buf[at] !== SUBSECTION) {
+        throw new StreamFormatError('BAD_SECTION', `expected subsection '${sub.vmsd_name}' (0x05), found byte 0x${HEX2[this.buf[at]!]}`, this.place(at), { expected: sub.vmsd_name, actual: this.buf[at] });
+      }
+      this.need(2);
+      const len = this.buf[at + 1]!;
+      this.pos += 2;
+      this.need(len + 4);
+      const name = this.buf.toString('latin1', this.pos, this.pos + len);
+      this.pos += len;
+      const version = this.buf.readUInt32BE(this.pos);
+      this.pos += 4;
+      if (name !== sub.vmsd_name) {
+        throw new StreamFormatError('BAD_SECTION', `subsection '${name}' where the vmdesc lists '${sub.vmsd_name}'`, this.place(at), { expected: sub.vmsd_name, actual: name });
+      }
+      if (version !== sub.version) {
+        throw new StreamFormatError('BAD_SECTION', `subsection '${name}' has version ${version}, the vmdesc says ${sub.version}`, this.place(at), { expected: sub.version, actual: version });
+      }
+      // Like the analyser: keyed by the name read from the stream.
+      out.set(name, this.body(sub, depth + 1));
+    }
+    return out;
+  }
+
+  element(f: VmdescField, depth: number): DumpValue {
+    const kind = KINDS.get(f.type) ?? Kind.Raw;
+    if (kind === Kind.Struct) {
+      if (!f.struct) throw new StreamFormatError('BAD_VMDESC', `struct field '${f.name}' has no "struct" description`, this.place());
+      return this.body(f.struct, depth + 1);
+    }
+    if (kind === Kind.Capability) {
+      // str8; the vmdesc size is the first element's only.
+      this.need(1);
+      const len = this.buf[this.pos]!;
+      this.pos++;
+      this.need(len);
+      const s = this.buf.toString('utf8', this.pos, this.pos + len);
+      this.pos += len;
+      return s;
+    }
+    const size = f.size;
+    const fixed = FIXED_SIZE.get(f.type);
+    if (fixed !== undefined && fixed !== size) {
+      throw new StreamFormatError('BAD_VMDESC', `field '${f.name}' of type '${f.type}' has size ${size}, the codec writes ${fixed}`, this.place(), { expected: fixed, actual: size });
+    }
+    const at = this.pos;
+    this.need(size);
+    this.pos += size;
+    const buf = this.buf;
+    switch (kind) {
+      case Kind.Bool:
+        return buf[at] !== 0;
+      case Kind.Nullptr:
+        if (buf[at] !== NULLPTR_MARKER) {
+          throw new StreamFormatError('BAD_SECTION', `field '${f.name}': NULL pointer marker 0x30 expected, found 0x${HEX2[buf[at]!]}`, this.place(at), { actual: buf[at] });
+        }
+        return 'nullptr';
+      case Kind.Signed:
+      case Kind.Unsigned: {
+        let hex = '0x';
+        for (let i = at; i < at + size; i++) hex += HEX2[buf[i]!];
+        if (kind === Kind.Signed && size > 0 && buf[at]! & 0x80) {
+          const neg = BigInt(hex) - (1n << BigInt(8 * size));
+          return `${hex} (${neg})`;
+        }
+        return hex;
+      }
+      default:
+        return hexBytes(buf, at, size);
+    }
+  }
+}
+
+/** `"00 1f …"`: the analyser's rendering of raw data. */
+function hexBytes(buf: Buffer, at: number, size: number): string {
+  if (size === 0) return '';
+  const parts = new Array<string>(size);
+  for (let i = 0; i < size; i++) parts[i] = HEX2[buf[at + i]!]!;
+  return parts.join(' ');
+}
+
+/** Records sharing a name (array elements, split arrays) collect into a list, as in the analyser. */
+function merge(out: DumpObject, name: string, v: DumpValue): void {
+  const cur = out.get(name);
+  if (cur === undefined) out.set(name, v);
+  else if (Array.isArray(cur)) cur.push(v);
+  else out.set(name, [cur, v]);
+}
+
+/**
+ * Walks one FULL section body described by `dev`, starting at `buf[start]`;
+ * `buf[0]` is at absolute offset `base`, `section` names the section in errors
+ * (e.g. `cpu (instance 1)`). Returns where the body ends (before the footer)
+ * and the state as the analyser renders it.
+ *
+ * Throws {@link TruncatedError} when the body runs past `buf.length`, and
+ * `StreamFormatError` when the bytes contradict the vmdesc (missing or
+ * different subsection, bad NULL marker) or the vmdesc is inconsistent (a
+ * fixed-size codec with another size, a struct without description).
+ */
+export function walkDevice(dev: VmdescDevice, buf: Buffer, start: number, base: number, section: string, options: WalkOptions = {}): WalkResult {
+  const w = new Walker(buf, start, base, section, options.maxDepth ?? 64);
+  const state = w.body(dev, 0);
+  return { end: w.pos, state };
+}
+
+/**
+ * Walks the body of the configuration item (after the 0x07 byte) described by
+ * the vmdesc `configuration` entry (QEMU ≥ 8.2).
+ */
+export function walkConfiguration(desc: VmdescBody, buf: Buffer, start: number, base: number, options: WalkOptions = {}): WalkResult {
+  const w = new Walker(buf, start, base, 'configuration', options.maxDepth ?? 64);
+  const state = w.body(desc, 0);
+  return { end: w.pos, state };
+}
+
+/** Result of {@link walkConfigurationBuiltin}: also the description QEMU ≥ 8.2 would have written. */
+export interface BuiltinConfigurationResult extends WalkResult {
+  desc: VmdescBody;
+}
+
+const CONFIGURATION = 'configuration';
+/** Sanity cap for the machine type name (QEMU's are < 64 bytes). */
+const MAX_MACHINE_NAME = 4096;
+
+/**
+ * Decodes the configuration item body without a vmdesc description (streams
+ * of QEMU < 8.2, e.g. 7.2): be32 length + machine type, then subsections
+ * found with QEMU's peek rule (spec §3.3): `configuration/target-page-bits`
+ * (be32), `configuration/capabilities` (be32 n + n × str8),
+ * `configuration/uuid` (16 bytes).
+ *
+ * The peek needs the bytes after the item: if `buf` ends before the rule can
+ * decide, this throws {@link TruncatedError}. An unknown `configuration/…`
+ * subsection is an {@link UnsupportedError} (QEMU itself rejects it).
+ */
+export function walkConfigurationBuiltin(buf: Buffer, start: number, base: number): BuiltinConfigurationResult {
+  const w = new Walker(buf, start, base, CONFIGURATION, 4);
+  w.need(4);
+  const len = buf.readUInt32BE(w.pos);
+  if (len > MAX_MACHINE_NAME) {
+    throw new StreamFormatError('BAD_ITEM', `machine type length ${len} is implausible (over ${MAX_MACHINE_NAME})`, w.place(), { actual: len });
+  }
+  const desc: VmdescBody = {
+    vmsd_name: CONFIGURATION,
+    version: 1,
+    fields: [
+      { name: 'len', type: 'uint32', size: 4 },
+      { name: 'name', type: 'buffer', size: len },
+    ],
+  };
+  w.pos += 4;
+  w.need(len);
+  w.pos += len;
+  const subs: VmdescBody[] = [];
+  for (;;) {
+    // QEMU's peek rule: 0x05, a long enough name, with the parent as prefix.
+    w.need(1);
+    if (buf[w.pos] !== SUBSECTION) break;
+    w.need(2);
+    const n = buf[w.pos + 1]!;
+    if (n < CONFIGURATION.length + 1) break;
+    w.need(2 + n);
+    const name = buf.toString('latin1', w.pos + 2, w.pos + 2 + n);
+    if (!name.startsWith(CONFIGURATION)) break;
+    const at = w.pos;
+    w.pos += 2 + n;
+    w.need(4);
+    const version = buf.readUInt32BE(w.pos);
+    w.pos += 4;
+    if (version !== 1) throw new UnsupportedError('UNSUPPORTED', `configuration subsection '${name}' version ${version}`, w.place(at), { actual: version });
+    let fields: VmdescField[];
+    switch (name) {
+      case 'configuration/target-page-bits':
+        w.need(4);
+        w.pos += 4;
+        fields = [{ name: 'target_page_bits', type: 'uint32', size: 4 }];
+        break;
+      case 'configuration/capabilities': {
+        w.need(4);
+        const count = buf.readUInt32BE(w.pos);
+        w.pos += 4;
+        fields = [{ name: 'caps_count', type: 'uint32', size: 4 }];
+        let first = 0;
+        for (let i = 0; i < count; i++) {
+          w.need(1);
+          const l = buf[w.pos]!;
+          w.need(1 + l);
+          if (i === 0) first = 1 + l;
+          w.pos += 1 + l;
+        }
+        // As QEMU describes a compressible array: size of the first element.
+        if (count === 1) fields.push({ name: 'capabilities', type: 'capability', size: first });
+        else if (count > 1) fields.push({ name: 'capabilities', array_len: count, type: 'capability', size: first });
+        break;
+      }
+      case 'configuration/uuid':
+        w.need(16);
+        w.pos += 16;
+        fields = [{ name: 'uuid.data', array_len: 16, type: 'uint8', size: 1 }];
+        break;
+      default:
+        throw new UnsupportedError('UNSUPPORTED', `configuration subsection '${name}' is not known`, w.place(at), { actual: name });
+    }
+    subs.push({ vmsd_name: name, version, fields });
+  }
+  if (subs.length) desc.subsections = subs;
+  // Render with the same walker as described bodies, so both look alike.
+  const { end, state } = walkConfiguration(desc, buf, start, base);
+  return { end, state, desc };
+}
