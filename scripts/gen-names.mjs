@@ -78,8 +78,9 @@ const qemu = readTsv(dir, 'qemu-cpreg-names.tsv');
 // File order breaks ties, so the numbered AMEVCNTR0<n>_EL0 names beat their v6.1 aliases.
 const a64 = new Candidates(() => 0);
 const a64Overrides = new Map([
-  // One encoding, two directions of the debug comms channel: name the register, keep both.
-  [sysKey(2, 3, 0, 5, 0), ['DBGDTR_EL0', 'DBGDTRRX_EL0', 'DBGDTRTX_EL0']],
+  // One encoding, two directions of the debug comms channel (QEMU names the write side).
+  // DBGDTR_EL0 itself is 2 3 0 4 0.
+  [sysKey(2, 3, 0, 5, 0), ['DBGDTRTX_EL0', 'DBGDTRRX_EL0']],
 ]);
 for (const r of linux) {
   const key = sysKey(int(r.op0), int(r.op1), int(r.crn), int(r.crm), int(r.op2));

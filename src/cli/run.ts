@@ -8,6 +8,7 @@ import { inspectCommand } from './commands/inspect.js';
 import { regsCommand } from './commands/regs.js';
 import { dumpCommand } from './commands/dump.js';
 import { rewriteCommand } from './commands/rewrite.js';
+import { diffCommand } from './commands/diff.js';
 import { VERSION } from '../version.js';
 
 /** Every command module, registered in this order. */
@@ -15,6 +16,7 @@ export const commands: CommandModule<object, never>[] = [
   inspectCommand as CommandModule<object, never>,
   regsCommand as CommandModule<object, never>,
   dumpCommand as CommandModule<object, never>,
+  diffCommand as CommandModule<object, never>,
   rewriteCommand as CommandModule<object, never>,
 ];
 

@@ -2,13 +2,15 @@
 import type { CommandModule } from 'yargs';
 import { decodeFile } from '../../api.js';
 import { regsReport, renderRegs } from '../../report/regs.js';
+import { lookup, renderLookup } from '../../report/lookup.js';
 import { limitsFrom, print, withJson, withLimits } from './common.js';
 import { toJson } from '../format.js';
 import { UsageError } from '../../wire/errors.js';
 import type { Accel } from '../../regs/index.js';
 
 interface Args {
-  stream: string;
+  stream?: string;
+  lookup?: string[];
   cpu?: number;
   accel?: Accel;
   json: boolean;
@@ -18,15 +20,23 @@ interface Args {
 }
 
 export const regsCommand: CommandModule<object, Args> = {
-  command: 'regs <stream>',
-  describe: "list every vCPU's cpreg registers: id, name, value, QEMU field text",
+  command: 'regs [stream]',
+  describe: "list every vCPU's cpreg registers: id, name, value, QEMU field text; or look registers up",
   builder: (y) =>
-    withLimits(withJson(y.positional('stream', { type: 'string', demandOption: true, describe: 'stream file, or - for stdin' })))
+    withLimits(withJson(y.positional('stream', { type: 'string', describe: 'stream file, or - for stdin' })))
+      .option('lookup', { type: 'string', array: true, describe: 'names or hex ids (comma-separated) to translate; no stream needed' })
       .option('cpu', { type: 'number', describe: 'only this vCPU (cpu section instance)' })
       .option('accel', { choices: ['tcg', 'kvm'] as const, describe: 'name registers as saved by this accelerator (default: inferred from the list)' })
       .example('$0 regs samples/qemu-7.2/virt-7.2_max.mig --cpu 0', 'registers of vCPU 0')
+      .example('$0 regs --lookup TCR2_EL1,0x6030000000160003', 'name → id and id → name')
       .example('$0 regs f.mig --json | jq \'.cpus[0].registers[] | select(.name=="TCR2_EL1")\'', 'one register as JSON') as never,
   handler: async (a) => {
+    if (a.lookup) {
+      const entries = lookup(a.lookup, a.accel ?? 'tcg');
+      print(a.json ? toJson({ schema: 'vmstate/lookup/1', registers: entries }) : renderLookup(entries));
+      return;
+    }
+    if (!a.stream) throw new UsageError('regs needs a stream (or --lookup)');
     const s = await decodeFile(a.stream, { limits: limitsFrom(a) });
     if (a.cpu !== undefined && !s.cpus.some((c) => c.instance === a.cpu)) {
       throw new UsageError(`no vCPU ${a.cpu} in ${a.stream} (instances: ${s.cpus.map((c) => c.instance).join(', ') || 'none'})`);
