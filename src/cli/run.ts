@@ -9,6 +9,8 @@ import { regsCommand } from './commands/regs.js';
 import { dumpCommand } from './commands/dump.js';
 import { rewriteCommand } from './commands/rewrite.js';
 import { diffCommand } from './commands/diff.js';
+import { profileCommand } from './commands/profile.js';
+import { checkCommand } from './commands/check.js';
 import { VERSION } from '../version.js';
 
 /** Every command module, registered in this order. */
@@ -17,6 +19,8 @@ export const commands: CommandModule<object, never>[] = [
   regsCommand as CommandModule<object, never>,
   dumpCommand as CommandModule<object, never>,
   diffCommand as CommandModule<object, never>,
+  profileCommand as CommandModule<object, never>,
+  checkCommand as CommandModule<object, never>,
   rewriteCommand as CommandModule<object, never>,
 ];
 

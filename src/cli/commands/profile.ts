@@ -1,0 +1,37 @@
+/** `vmstate profile`: save what `check` needs to know about a destination, from a stream saved there. */
+import type { CommandModule } from 'yargs';
+import { writeFile, rename } from 'node:fs/promises';
+import { decodeFile } from '../../api.js';
+import { profileOf } from '../../destination/profile.js';
+import { limitsFrom, print, withLimits } from './common.js';
+import { toJson } from '../format.js';
+import type { Accel } from '../../regs/index.js';
+
+interface Args {
+  stream: string;
+  output?: string;
+  accel?: Accel;
+  maxBuffer?: number;
+  maxCpregs?: number;
+  maxVmdesc?: number;
+}
+
+export const profileCommand: CommandModule<object, Args> = {
+  command: 'profile <stream>',
+  describe: 'destination profile (machine type, page size, cpu subsections, accelerator, registers) as JSON',
+  builder: (y) =>
+    withLimits(
+      y
+        .positional('stream', { type: 'string', demandOption: true, describe: 'stream saved on the destination, or - for stdin' })
+        .option('output', { alias: 'o', type: 'string', describe: 'write to this file instead of stdout' })
+        .option('accel', { choices: ['tcg', 'kvm'] as const, describe: 'accelerator (default: inferred)' }),
+    ).example('$0 profile dst.mig -o dst.json', 'then: vmstate check src.mig --dest dst.json') as never,
+  handler: async (a) => {
+    const s = await decodeFile(a.stream, { limits: limitsFrom(a) });
+    const text = toJson(profileOf(a.stream, s, a.accel)) + '\n';
+    if (!a.output || a.output === '-') return print(text);
+    const tmp = `${a.output}.vmstate-${process.pid}.tmp`;
+    await writeFile(tmp, text);
+    await rename(tmp, a.output);
+  },
+};

@@ -1,0 +1,89 @@
+/**
+ * Destination profiles: what `check` needs to know about a destination,
+ * saved as JSON (`vmstate profile`) so it can be kept without the stream.
+ *
+ * Schema `vmstate/profile/1` (schemas/profile.schema.json):
+ * `{ schema, source, machineType, pageSize, accel, generation, subsections: [{name, version}],
+ *    cpus: [{ instance, registers: [{ id, value, name }] }] }` — ids and values as `0x` + 16 hex digits.
+ */
+import type { DecodedStream } from '../stream/decode.js';
+import { hex64, inferAccel, regName, type Accel } from '../regs/index.js';
+import type { CpuSubsection, DestinationModel } from '../match/index.js';
+import { StreamFormatError } from '../wire/errors.js';
+import type { QemuGeneration } from './known-subsections.js';
+
+export const PROFILE_SCHEMA = 'vmstate/profile/1';
+
+/** The profile document. */
+export interface Profile {
+  schema: typeof PROFILE_SCHEMA;
+  source: string;
+  machineType: string | null;
+  pageSize: number;
+  accel: Accel;
+  /** QEMU generation the stream's layout points to (`7.2` when its vmdesc has no configuration). */
+  generation: QemuGeneration | null;
+  subsections: CpuSubsection[];
+  cpus: { instance: number; registers: { id: string; value: string; name: string | null }[] }[];
+}
+
+/** The generation a saved stream shows: 7.2 vmdescs lack `configuration`; `cpu/fpmr` exists from 11.x. */
+export function generationOfStream(s: DecodedStream): QemuGeneration | null {
+  if (!s.vmdesc) return null;
+  if (!('configuration' in s.vmdesc.json)) return '7.2';
+  return s.cpus.some((c) => c.subsections.some((x) => x.name === 'cpu/fpmr')) ? '11.1' : '10.x';
+}
+
+/** Subsections with their versions, as seen in the stream's cpu sections (first occurrence wins). */
+export function streamSubsections(s: DecodedStream): CpuSubsection[] {
+  const m = new Map<string, CpuSubsection>();
+  for (const c of s.cpus) for (const x of c.subsections) if (!m.has(x.name)) m.set(x.name, { name: x.name, version: x.version });
+  return [...m.values()];
+}
+
+/** Builds a profile from a decoded stream. */
+export function profileOf(source: string, s: DecodedStream, accel?: Accel): Profile {
+  const acc = accel ?? inferAccel(s.cpus.flatMap((c) => c.ids));
+  return {
+    schema: PROFILE_SCHEMA,
+    source,
+    machineType: s.configuration?.machine ?? null,
+    pageSize: 1 << (s.configuration?.pageBits ?? 10),
+    accel: acc,
+    generation: generationOfStream(s),
+    subsections: streamSubsections(s),
+    cpus: s.cpus.map((c) => ({
+      instance: c.instance,
+      registers: c.ids.map((id, i) => ({ id: hex64(id), value: hex64(c.values[i]!), name: regName(id, acc) })),
+    })),
+  };
+}
+
+const HEX = /^0x[0-9a-f]{1,16}$/i;
+
+/** Reads a profile document back into a destination model (typed error naming the JSON path on bad input). */
+export function destinationFromProfile(json: unknown, source: string): { model: DestinationModel; generation: QemuGeneration | null } {
+  const bad = (path: string, why: string): never => {
+    throw new StreamFormatError('BAD_ITEM', `${source}: profile ${path}: ${why}`, { offset: 0, section: 'profile' });
+  };
+  const p = json as Partial<Profile>;
+  if (!p || typeof p !== 'object' || p.schema !== PROFILE_SCHEMA) bad('schema', `expected "${PROFILE_SCHEMA}"`);
+  if (!Array.isArray(p.cpus)) bad('cpus', 'expected an array');
+  const cpus = p.cpus!.map((c, k) => {
+    if (!Number.isInteger(c?.instance) || !Array.isArray(c?.registers)) bad(`cpus[${k}]`, 'expected {instance, registers[]}');
+    const ids: bigint[] = [];
+    const values: bigint[] = [];
+    c.registers.forEach((r, i) => {
+      if (!HEX.test(r?.id ?? '') || !HEX.test(r?.value ?? '')) bad(`cpus[${k}].registers[${i}]`, 'expected hex id and value');
+      ids.push(BigInt(r.id));
+      values.push(BigInt(r.value));
+    });
+    return { instance: c.instance, ids, values };
+  });
+  const model: DestinationModel = { origin: 'profile', cpus };
+  if (p.machineType) model.machineType = p.machineType;
+  if (p.pageSize) model.pageSize = p.pageSize;
+  if (p.accel === 'tcg' || p.accel === 'kvm') model.accel = p.accel;
+  if (Array.isArray(p.subsections)) model.subsections = p.subsections;
+  return { model, generation: p.generation ?? null };
+}
