@@ -37,7 +37,14 @@ function sameFile(a: string, b: string): boolean {
  * edits. A file output appears only complete: it is written beside the target
  * and renamed on success, and removed on any error. The input is never the output.
  */
-export async function rewriteFile(input: string, output: string, opts: Omit<DecodeOptions, 'output'> = {}): Promise<DecodedStream> {
+export async function rewriteFile(
+  input: string,
+  output: string,
+  opts: Omit<DecodeOptions, 'output'> & {
+    /** Runs after the whole input was copied, before the output is committed; throwing discards it. */
+    beforeCommit?: (res: DecodedStream) => void | Promise<void>;
+  } = {},
+): Promise<DecodedStream> {
   if (output !== '-' && input !== '-' && sameFile(input, output)) {
     throw new UsageError(`refusing to write over the input ${input}: choose another output path`);
   }
@@ -46,6 +53,7 @@ export async function rewriteFile(input: string, output: string, opts: Omit<Deco
   const writer = new StreamWriter(sink);
   try {
     const res = await decodeStream(src, { ...opts, output: writer });
+    await opts.beforeCommit?.(res);
     await writer.end();
     return res;
   } catch (e) {

@@ -55,7 +55,7 @@ export async function main(argv: string[]): Promise<number> {
   } catch (e) {
     if (isVmstateError(e)) {
       process.stderr.write(`vmstate: ${e.message}\n`);
-      return 2;
+      return e.code === 'REFUSED' ? 1 : 2;
     }
     process.stderr.write(`vmstate: internal error: ${(e as Error)?.stack ?? String(e)}\n`);
     return 3;

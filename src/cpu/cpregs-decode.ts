@@ -30,6 +30,7 @@ export function cpregArraysSize(buf: Buffer, place: ErrorPlace, maxCount = DEFAU
   if (count < 0) {
     throw new StreamFormatError('BAD_SECTION', `negative cpreg count ${count} (cpreg_vmstate_array_len)`, place, {
       actual: count,
+      negativeCount: count,
     });
   }
   if (count > maxCount) throw new LimitError('cpreg count', count, maxCount, 'maxCpregs', place);

@@ -13,11 +13,13 @@ import {
   type CpuSubsection,
   type MatchResult,
 } from '../match/index.js';
-import { combinePolicies, parsePolicyJson, parseQemuProperties, presetPolicy, type Policy } from '../policy/index.js';
-import type { Accel } from '../regs/index.js';
-import { inferAccel } from '../regs/index.js';
+import { combinePolicies, describeRule, parsePolicyJson, parseQemuProperties, presetPolicy, type Policy, type PolicySet, type ResolvedRule } from '../policy/index.js';
+import { destinationCpuFor, resolveLoader } from '../match/index.js';
+import { hex64, inferAccel, regName, type Accel } from '../regs/index.js';
+import type { CpuSection } from '../stream/records.js';
 import { table } from '../cli/format.js';
 import type { LoadedDestination } from '../destination/load.js';
+import type { VmstateError } from '../wire/errors.js';
 import { knownSubsections } from '../destination/load.js';
 import { generationOfLoader } from '../destination/known-subsections.js';
 
@@ -81,11 +83,25 @@ export interface CheckOptions {
 export function checkStream(streamPath: string, s: DecodedStream, dest: LoadedDestination, opts: CheckOptions): CheckReport {
   const accel = opts.accel ?? dest.model.accel ?? inferAccel(s.cpus.flatMap((c) => c.ids));
   const policies = combinePolicies(opts.policies ?? [], accel);
+  // QEMU 7.2…10.2 have no policy mechanism: with policies, answer "what if the destination
+  // (and the source, which shares the machine type) applied them" by leaving out of the
+  // incoming list what they make ignorable, then running the unchanged legacy load.
+  const whatIf = resolveLoader(opts.loader).name === 'legacy' && !policies.isEmpty;
+  const filtered = s.cpus.map((c) => (whatIf ? applyPoliciesLegacy(c, dest, policies, accel) : { cpu: c, anomalies: [] as Anomaly[] }));
   const match: MatchResult = matchCpregs(
-    s.cpus.map((c) => ({ instance: c.instance, ids: c.ids, values: c.values, count: c.count })),
+    filtered.map(({ cpu: c }) => ({ instance: c.instance, ids: c.ids, values: c.values, count: c.count })),
     dest.model,
-    { loader: opts.loader, accel, policies },
+    { loader: opts.loader, accel, policies: whatIf ? [] : policies },
   );
+  if (whatIf) {
+    match.policies = [...policies.names];
+    match.notes.push('loader legacy with policies: modelled as if both ends applied them (QEMU 7.2 … 10.2 have no such mechanism)');
+    for (const v of match.cpus) {
+      const pre = filtered.find((f) => f.cpu.instance === v.instance)!.anomalies;
+      v.anomalies = [...pre, ...v.anomalies];
+      if (pre.some((a) => a.fatal)) v.ok = false;
+    }
+  }
   const global: Anomaly[] = [];
   const machine = s.configuration && dest.model.machineType ? compareMachineType(s.configuration.machine, dest.model.machineType) : null;
   if (machine) global.push(machine);
@@ -104,11 +120,6 @@ export function checkStream(streamPath: string, s: DecodedStream, dest: LoadedDe
     return { instance: v.instance, verdict: ok ? 'accept' : 'reject', qemuError: ok ? null : qemuError, anomalies: anomalies.map(anomalyToJson) };
   });
   const warnings: string[] = [];
-  if (match.loader === 'qemu-11.1') {
-    for (const c of s.cpus) {
-      if (c.count < 0) warnings.push(`cpu ${c.instance}: cpreg count ${c.count}: QEMU 11.1 tries to allocate ${-c.count * 8 * 2 ** 32} bytes and aborts instead of refusing the stream`);
-    }
-  }
   const reject = !!machine || cpus.some((c) => c.verdict === 'reject');
   const firstCpu = cpus.find((c) => c.verdict === 'reject');
   return {
@@ -125,6 +136,63 @@ export function checkStream(streamPath: string, s: DecodedStream, dest: LoadedDe
     warnings,
     notes: match.notes,
   };
+}
+
+/**
+ * The report for a stream whose cpu section carries a negative cpreg count: QEMU 7.2 … 10.2
+ * refuse it at the count check; QEMU 11.1 sizes an allocation by it and aborts.
+ */
+export function negativeCountReport(streamPath: string, dest: LoadedDestination, loader: string, e: VmstateError): CheckReport {
+  const spec = resolveLoader(loader);
+  const count = e.data.negativeCount as number;
+  const instance = Number(/instance (\d+)/.exec(e.place?.section ?? '')?.[1] ?? 0);
+  const bound = destinationCpuFor(dest.model, instance)?.ids.length ?? 0;
+  const crash = spec.count.kind === 'allocate';
+  const qemuText = crash ? spec.text.count(count, null) : spec.text.count(count, bound);
+  const a: AnomalyJson = {
+    kind: 'count-bound', fatal: true, id: null, name: null, instance,
+    message: `cpreg count ${count} at byte ${e.place?.offset}; nothing after it can be read`, qemuText,
+  };
+  return {
+    schema: CHECK_SCHEMA, stream: streamPath,
+    destination: { path: dest.path, origin: dest.model.origin, machineType: dest.model.machineType ?? null },
+    verdict: 'reject', loader: spec.name, accel: dest.model.accel ?? 'tcg', policies: [], anomalies: [],
+    cpus: [{ instance, verdict: 'reject', qemuError: qemuText, anomalies: [a] }],
+    qemuError: qemuText,
+    warnings: crash ? [`cpu ${instance}: QEMU 11.1 does not refuse a cpreg count of ${count}: it tries to allocate ${(BigInt(count >>> 0) * 8n).toString()} bytes and aborts (the destination process dies)`] : [],
+    notes: [],
+  };
+}
+
+/**
+ * Legacy "what if": drops the registers the policies make ignorable from one vCPU's incoming
+ * list — hidden ones always, the tolerating kinds when the destination lacks the register,
+ * value-tested ones when their value passes — and reports each.
+ */
+function applyPoliciesLegacy(cpu: CpuSection, dest: LoadedDestination, policies: PolicySet, accel: Accel): { cpu: CpuSection; anomalies: Anomaly[] } {
+  const destCpu = destinationCpuFor(dest.model, cpu.instance);
+  const onDest = destCpu ? new Set(destCpu.ids) : new Set<bigint>();
+  const ids: bigint[] = [];
+  const values: bigint[] = [];
+  const anomalies: Anomaly[] = [];
+  const note = (kind: 'tolerated' | 'policy-violation', id: bigint, value: bigint, r: ResolvedRule, message: string): void => {
+    anomalies.push({ kind, fatal: kind === 'policy-violation', id: hex64(id), reg: id, name: regName(id, accel), instance: cpu.instance, value, message, qemuText: null, policy: { source: r.source, kind: r.kind, ...(r.mask !== undefined ? { mask: r.mask, value: r.value } : {}) } });
+  };
+  cpu.ids.forEach((id, i) => {
+    const value = cpu.values[i]!;
+    const rules = policies.get(id);
+    const absent = !onDest.has(id);
+    const flag = rules?.hidden ?? (absent ? (rules?.safeMissing ?? rules?.notOnBothEnds) : undefined);
+    if (flag) return note('tolerated', id, value, flag, `${flag.kind} (${flag.source}): left out of the load`);
+    const masked = rules?.requireValue ?? (absent ? rules?.onlySrcTestValue : undefined);
+    if (masked) {
+      if ((value & masked.mask!) === masked.value) return note('tolerated', id, value, masked, `${describeRule(masked)} (${masked.source}): value passes, left out of the load`);
+      note('policy-violation', id, value, masked, `${describeRule(masked)} (${masked.source}): value ${hex64(value)} fails the test`);
+    }
+    ids.push(id);
+    values.push(value);
+  });
+  return { cpu: { ...cpu, ids, values, count: ids.length }, anomalies };
 }
 
 /** Human rendering of {@link CheckReport}. */

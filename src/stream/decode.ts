@@ -51,6 +51,7 @@ export interface DecodeOptions {
   editCpu?: (cpu: CpuSection) => CpuEdit | null;
   /** Keep the decoded state of every device section (for `dump`). */
   collectState?: boolean;
+
   /** Called now and then with the current input offset. */
   onProgress?: (offset: number) => void;
 }
@@ -89,6 +90,7 @@ export interface DecodedStream {
 }
 
 const WINDOW = 64 << 10;
+const EMPTY = Buffer.alloc(0);
 
 /** Decodes (and, with `output`, copies and edits) one stream in a single pass. */
 export async function decodeStream(source: ByteSource, opts: DecodeOptions = {}): Promise<DecodedStream> {
@@ -357,7 +359,8 @@ function decodeCpuBody(buf: Buffer, base: number, label: string, dev: VmdescDevi
   return {
     instance: 0, sectionId: 0, version: 0, offset: 0,
     countOffset: base + COUNT_OFFSET, count, ids, values, arraysEnd: base + arraysEnd,
-    subsections: subsections.map((s) => ({ ...s, offset: base + s.offset })),
+    // Copies, so the look-ahead window is not kept alive by a report.
+    subsections: subsections.map((s) => ({ ...s, offset: base + s.offset, content: Buffer.from(buf.subarray(s.offset + 6 + s.name.length, s.offset + s.size)) })),
     bodyEnd: base + end,
   };
 }
@@ -380,7 +383,7 @@ function readSubsections(buf: Buffer, pos: number, parent: string, depth: number
     const bodyAt = pos + 6 + n;
     let bodyEnd: number;
     const known = CPU_SUBSECTION_SIZES[name];
-    const rec: SubsectionRecord = { name, version, offset: pos, size: 0, depth };
+    const rec: SubsectionRecord = { name, version, offset: pos, size: 0, depth, content: EMPTY };
     acc.push(rec);
     if (known !== undefined) {
       bodyEnd = bodyAt + known;

@@ -74,6 +74,8 @@ export interface SubsectionRecord {
   size: number;
   /** Nesting depth: 0 for direct subsections of the section. */
   depth: number;
+  /** The body bytes (after the header, nested subsections included). */
+  content: Buffer;
 }
 
 /** One vCPU's `cpu` section with its cpreg arrays. */

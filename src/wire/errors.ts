@@ -16,7 +16,8 @@ export type ErrorCode =
   | 'BAD_SECTION'
   | 'LIMIT'
   | 'USAGE'
-  | 'IO';
+  | 'IO'
+  | 'REFUSED';
 
 /** Where in the stream an error happened. */
 export interface ErrorPlace {
@@ -70,6 +71,14 @@ export class UsageError extends VmstateError {
   override readonly name = 'UsageError';
   constructor(message: string) {
     super('USAGE', message);
+  }
+}
+
+/** A rewrite refused on purpose (a policy violation, or a result the destination would reject): exit 1. */
+export class RefusalError extends VmstateError {
+  override readonly name = 'RefusalError';
+  constructor(message: string, data: Record<string, unknown> = {}) {
+    super('REFUSED', message, undefined, data);
   }
 }
 

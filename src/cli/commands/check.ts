@@ -3,7 +3,8 @@ import type { CommandModule } from 'yargs';
 import { readFile } from 'node:fs/promises';
 import { decodeFile } from '../../api.js';
 import { loadDestination } from '../../destination/load.js';
-import { checkStream, policiesFrom, renderCheck } from '../../report/check.js';
+import { checkStream, negativeCountReport, policiesFrom, renderCheck } from '../../report/check.js';
+import { VmstateError } from '../../wire/errors.js';
 import { limitsFrom, print, withJson, withLimits } from './common.js';
 import { toJson } from '../format.js';
 import { presetNames } from '../../policy/index.js';
@@ -45,8 +46,15 @@ export const checkCommand: CommandModule<object, Args> = {
     const files: [string, string][] = [];
     for (const f of a.policy ?? []) files.push([f, await readFile(f, 'utf8')]);
     const policies = policiesFrom({ files, compat: a.compat, presets: a.preset });
-    const s = await decodeFile(a.stream, { limits });
-    const rep = checkStream(a.stream, s, dest, { loader: a.loader, accel: a.accel, policies });
+    let rep;
+    try {
+      const s = await decodeFile(a.stream, { limits });
+      rep = checkStream(a.stream, s, dest, { loader: a.loader, accel: a.accel, policies });
+    } catch (e) {
+      // No QEMU gets past a negative count either; say what each would do with it.
+      if (!(e instanceof VmstateError) || typeof e.data.negativeCount !== 'number') throw e;
+      rep = negativeCountReport(a.stream, dest, a.loader, e);
+    }
     print(a.json ? toJson(rep) : renderCheck(rep));
     if (rep.verdict === 'reject') process.exitCode = 1;
   },

@@ -1,11 +1,33 @@
-/** `vmstate rewrite`: copy a stream, applying edits to the cpu sections; no edits = identical bytes. */
+/** `vmstate rewrite`: copy a stream with edits to its cpu sections (no edits: byte for byte). */
 import type { CommandModule } from 'yargs';
-import { rewriteFile } from '../../api.js';
-import { limitsFrom, withLimits } from './common.js';
+import { readFile } from 'node:fs/promises';
+import { limitsFrom, withJson, withLimits } from './common.js';
+import { loadDestination } from '../../destination/load.js';
+import { policiesFrom } from '../../report/check.js';
+import { rewrite } from '../../rewrite/rewrite.js';
+import { renderRewrite } from '../../report/rewrite.js';
+import { presetNames } from '../../policy/index.js';
+import { toJson } from '../format.js';
+import { LOADER_CHOICES } from './check.js';
+import type { Accel } from '../../regs/index.js';
 
 interface Args {
   stream: string;
-  output: string;
+  output?: string;
+  strip?: string[];
+  policy?: string[];
+  compat?: string[];
+  preset?: string[];
+  dest?: string;
+  stripUnknown: boolean;
+  adoptDestValues?: string[];
+  stripUnknownSubsections: boolean;
+  stripSubsection?: string[];
+  dryRun: boolean;
+  force: boolean;
+  loader: string;
+  accel?: Accel;
+  json: boolean;
   maxBuffer?: number;
   maxCpregs?: number;
   maxVmdesc?: number;
@@ -13,16 +35,56 @@ interface Args {
 
 export const rewriteCommand: CommandModule<object, Args> = {
   command: 'rewrite <stream>',
-  describe: 'copy a stream with edits to its cpu sections (without edits: byte for byte)',
+  describe: 'copy a stream, removing ignorable registers (and, when asked, adopting destination values) so the destination loads it',
   builder: (y) =>
     withLimits(
-      y
-        .positional('stream', { type: 'string', demandOption: true, describe: 'stream file, or - for stdin' })
-        .option('output', { alias: 'o', type: 'string', demandOption: true, describe: 'output file, or - for stdout (never the input)' }),
+      withJson(
+        y
+          .positional('stream', { type: 'string', demandOption: true, describe: 'stream file, or - for stdin' })
+          .option('output', { alias: 'o', type: 'string', describe: 'output file, or - for stdout (never the input)' })
+          .option('strip', { type: 'string', array: true, describe: 'remove these registers (names or hex ids, comma-separated) from every vCPU' })
+          .option('policy', { type: 'string', array: true, describe: 'policy JSON file: hidden / safe-missing / require-value registers are removed' })
+          .option('compat', { type: 'string', array: true, describe: "QEMU property, e.g. 'x-mig-hidden-regs=0x6030000000160003'" })
+          .option('preset', { type: 'string', array: true, choices: presetNames(), describe: 'built-in policy preset' })
+          .option('dest', { type: 'string', describe: 'destination (stream saved there, profile, or id list): re-checks the result' })
+          .option('strip-unknown', { type: 'boolean', default: false, describe: 'remove every register the destination does not have (needs --dest)' })
+          .option('adopt-dest-values', { type: 'string', array: true, describe: "give these registers (or 'id-regs') the destination's values (needs --dest)" })
+          .option('strip-unknown-subsections', { type: 'boolean', default: false, describe: 'drop cpu subsections the destination does not know (needs --dest)' })
+          .option('strip-subsection', { type: 'string', array: true, describe: 'drop this cpu subsection, e.g. cpu/wfxt-timer' })
+          .option('dry-run', { type: 'boolean', default: false, describe: 'show what would change; write nothing' })
+          .option('force', { type: 'boolean', default: false, describe: 'strip require-value violations and write even if the destination would still reject' })
+          .option('loader', { type: 'string', choices: LOADER_CHOICES, default: 'legacy', describe: 'destination load semantics for the re-check' })
+          .option('accel', { choices: ['tcg', 'kvm'] as const, describe: 'accelerator for register names (default: the destination\'s, else tcg)' }),
+      ),
     )
       .example('$0 rewrite in.mig -o out.mig', 'byte-identical copy, verified while copying')
-      .example('cat in.mig | $0 rewrite - -o - > out.mig', 'pipe to pipe') as never,
+      .example('$0 rewrite in.mig -o out.mig --preset kernel-compat-10.1', 'drop VENDOR_HYP_BMAP_2; TCR2_EL1, PIRE0_EL1, PIR_EL1')
+      .example('$0 rewrite new.mig -o old.mig --dest saved-on-old.mig --strip-unknown --adopt-dest-values id-regs --strip-unknown-subsections', 'backward migration')
+      .example('cat in.mig | $0 rewrite - -o - --strip TCR2_EL1 > out.mig', 'pipe to pipe') as never,
   handler: async (a) => {
-    await rewriteFile(a.stream, a.output, { limits: limitsFrom(a) });
+    const limits = limitsFrom(a);
+    const files: [string, string][] = [];
+    for (const f of a.policy ?? []) files.push([f, await readFile(f, 'utf8')]);
+    const rep = await rewrite({
+      input: a.stream,
+      output: a.output,
+      dryRun: a.dryRun,
+      strip: a.strip,
+      policies: policiesFrom({ files, compat: a.compat, presets: a.preset }),
+      dest: a.dest ? await loadDestination(a.dest, limits) : undefined,
+      stripUnknown: a.stripUnknown,
+      adopt: a.adoptDestValues,
+      stripUnknownSubsections: a.stripUnknownSubsections,
+      stripSubsections: a.stripSubsection,
+      force: a.force,
+      loader: a.loader,
+      accel: a.accel,
+      limits,
+    });
+    // The stream itself may be on stdout: the report then goes to stderr.
+    const text = a.json ? toJson(rep) : renderRewrite(rep);
+    const edits = rep.cpus.some((c) => c.removed.length || c.changed.length || c.droppedSubsections.length);
+    if (a.json || edits || rep.check || a.dryRun) (a.output === '-' ? process.stderr : process.stdout).write(text + '\n');
+    if (rep.check?.verdict === 'reject' && !a.force) process.exitCode = 1;
   },
 };

@@ -1,0 +1,119 @@
+/**
+ * What the matcher reports: one {@link Anomaly} per finding, never capped, each with whether
+ * the destination would fail on it and the text QEMU itself prints for it.
+ * @module
+ */
+import { hex64, type FieldDiff } from '../regs/index.js';
+import type { PolicyKind } from '../policy/index.js';
+
+/**
+ * Kinds of findings.
+ *
+ * - `count-bound`: the incoming count fails the loader's count check.
+ * - `unexpected`: an incoming id the destination lacks.
+ * - `ignored-tail`: an incoming id above the destination's last id, silently skipped (QEMU ≤ 10.2).
+ * - `missing`: a destination register absent from the stream (it keeps its pre-load value).
+ * - `missing-const`: the same, for a constant register on TCG whose read-back then fails.
+ * - `value-mismatch`: a constant register whose incoming value differs from the destination's.
+ * - `tolerated`: an id present on one side only, accepted because of a policy.
+ * - `policy-violation`: a policy's value test fails.
+ * - `unsorted`: an incoming id lower than the one before it.
+ * - `duplicate`: an incoming id equal to the one before it.
+ * - `unknown-instance`: a `cpu` instance the destination does not have.
+ * - `unknown-subsection`: a `cpu/…` subsection the destination does not know.
+ * - `subsection-version`: a subsection version newer than the destination's.
+ * - `machine-type`: the machine type check of the configuration item fails.
+ */
+export type AnomalyKind =
+  | 'count-bound'
+  | 'unexpected'
+  | 'ignored-tail'
+  | 'missing'
+  | 'missing-const'
+  | 'value-mismatch'
+  | 'tolerated'
+  | 'policy-violation'
+  | 'unsorted'
+  | 'duplicate'
+  | 'unknown-instance'
+  | 'unknown-subsection'
+  | 'subsection-version'
+  | 'machine-type';
+
+/** The policy rule an anomaly refers to. */
+export interface PolicyRef {
+  /** Policy name (preset, file, `qemu-11.1 (built-in)`, …). */
+  source: string;
+  kind: PolicyKind;
+  mask?: bigint;
+  value?: bigint;
+}
+
+/** One finding. */
+export interface Anomaly {
+  kind: AnomalyKind;
+  /** True when the destination would refuse the stream because of it. */
+  fatal: boolean;
+  /** The register as `0x` + 16 lowercase hex digits; null when not about one register. */
+  id: string | null;
+  /** The register id itself; null when {@link id} is null. */
+  reg: bigint | null;
+  /** Canonical register name, or null when unnamed / not about a register. */
+  name: string | null;
+  /** Explanation in this tool's words. */
+  message: string;
+  /**
+   * What QEMU prints for it under the chosen loader (lines joined by `\n`, without the
+   * `qemu-system-aarch64: ` prefix); null when QEMU prints nothing for it.
+   */
+  qemuText: string | null;
+  /** `cpu` instance (vCPU index), when about one vCPU. */
+  instance?: number;
+  /** Position in the incoming arrays. */
+  index?: number;
+  /** Incoming value. */
+  value?: bigint;
+  /** Destination value (the constant it must read back as, for `value-mismatch`). */
+  expected?: bigint;
+  /** ID register fields that differ (`a` incoming, `b` destination). */
+  fields?: FieldDiff[];
+  /** The policy involved (tolerating, violated, or not honoured). */
+  policy?: PolicyRef;
+  /** For `unsorted`/`duplicate`: whether the destination has the id at all. */
+  knownToDestination?: boolean;
+  /** Extra context (QEMU quirks, assumptions). */
+  note?: string;
+  /** Kind-specific numbers (counts, bounds, subsection versions). */
+  detail?: Record<string, number | string>;
+}
+
+/** The JSON form: bigints as `0x` + 16 hex digits, field values as numbers. */
+export type AnomalyJson = Omit<Anomaly, 'reg' | 'value' | 'expected' | 'fields' | 'policy'> & {
+  value?: string;
+  expected?: string;
+  fields?: { field: string; a: number; b: number }[];
+  policy?: Omit<PolicyRef, 'mask' | 'value'> & { mask?: string; value?: string };
+};
+
+/** Converts an anomaly to plain JSON data (see {@link AnomalyJson}). */
+export function anomalyToJson(a: Anomaly): AnomalyJson {
+  const { reg: _reg, value, expected, fields, policy, ...rest } = a;
+  const out: AnomalyJson = { ...rest };
+  if (value !== undefined) out.value = hex64(value);
+  if (expected !== undefined) out.expected = hex64(expected);
+  if (fields) out.fields = fields.map((f) => ({ field: f.field, a: Number(f.a), b: Number(f.b) }));
+  if (policy) {
+    const p: NonNullable<AnomalyJson['policy']> = { source: policy.source, kind: policy.kind };
+    if (policy.mask !== undefined) p.mask = hex64(policy.mask);
+    if (policy.value !== undefined) p.value = hex64(policy.value);
+    out.policy = p;
+  }
+  return out;
+}
+
+/** Number of anomalies per kind (kinds with none are left out). */
+export function countByKind(list: readonly Anomaly[]): Partial<Record<AnomalyKind, number>> {
+  const out: Partial<Record<AnomalyKind, number>> = {};
+  for (const a of list) out[a.kind] = (out[a.kind] ?? 0) + 1;
+  return out;
+}

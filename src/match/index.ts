@@ -1,0 +1,29 @@
+/**
+ * Matching an incoming cpreg list against a destination: loader semantics as data, the
+ * streaming matcher, destination models and the checks around the cpu section.
+ * @module
+ */
+export { anomalyToJson, countByKind } from './anomalies.js';
+export type { Anomaly, AnomalyJson, AnomalyKind, PolicyRef } from './anomalies.js';
+export {
+  LOADERS,
+  LOADER_ALIASES,
+  countBound,
+  qemu111RegisterText,
+  resolveLoader,
+} from './loaders.js';
+export type { CountCheck, FailureStage, LoaderName, LoaderSpec, LoaderText } from './loaders.js';
+export {
+  compareIds,
+  destinationCpuFor,
+  destinationFromList,
+  normaliseDestinationCpu,
+  parseRegisterList,
+} from './destination.js';
+export type { CpuSubsection, DestinationCpu, DestinationModel, DestinationOrigin } from './destination.js';
+export { compareMachineType, compareSubsections } from './compare.js';
+export { matchCpregs, matchCpu, matchResultToJson } from './matcher.js';
+export { prepareContext } from './context.js';
+export type { MatchContext } from './context.js';
+export type { CpuVerdict, IncomingCpu, MatchOptions, MatchResult, MatchResultJson } from './matcher.js';
+export { DestinationError, DestinationParseError, IncomingError, UnknownLoaderError } from './errors.js';

@@ -1,0 +1,326 @@
+/**
+ * The merge of one vCPU: QEMU's `cpu_post_load` loop, reproduced cursor for cursor, with every
+ * outcome recorded instead of stopping at the first failure.
+ *
+ * Cursor `i` walks the destination's ascending list, cursor `v` the incoming list in stream
+ * order. Incoming id above the destination's: the destination register is missing (`i++`).
+ * Below: the incoming id is not on the destination (`v++`). Equal: the value is taken (both).
+ * When one list runs out the rest of the other is handled by the loader's rules. Each entry of
+ * both lists is visited once; policies are consulted by one `Map` lookup, and only for
+ * anomalies (and for `require-value` rules when there are any).
+ * @module
+ */
+import { hex64, idRegisterFields, isIdRegister, regName } from '../regs/index.js';
+import type { Anomaly, AnomalyKind } from './anomalies.js';
+import { decideOnlyInStream, missingTolerance, policyRef, type MatchContext } from './context.js';
+import type { DestinationCpu } from './destination.js';
+import { countBound } from './loaders.js';
+
+/** Inputs of one merge, already checked (destination sorted, arrays paired). */
+export interface MergeInput {
+  instance: number;
+  ids: readonly bigint[];
+  values: readonly bigint[];
+  count: number;
+  dest: DestinationCpu;
+}
+
+/** Outputs of one merge. */
+export interface MergeOutput {
+  anomalies: Anomaly[];
+  matched: number;
+  /** The count check failed (QEMU stops before the merge). */
+  countFailed: boolean;
+}
+
+/** Binary search in an ascending id list. */
+export function hasId(ids: readonly bigint[], id: bigint): boolean {
+  let lo = 0;
+  let hi = ids.length - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >>> 1;
+    const x = ids[mid]!;
+    if (x === id) return true;
+    if (x < id) lo = mid + 1;
+    else hi = mid - 1;
+  }
+  return false;
+}
+
+const MISSING_CONST_NOTE = {
+  zero: 'TCG writes the never-filled value slot and reads it back; the slot is taken to hold 0',
+  indeterminate: 'TCG writes the never-filled value slot and reads it back; it holds whatever the allocator left there',
+};
+
+/** Why a missing ordinary register can still fail where the slot is indeterminate. */
+const MISSING_SLOT_NOTE =
+  'the value slot is uninitialised: a register that ignores some written bits fails the read-back';
+
+const STRUCTURAL_MESSAGE = { duplicate: 'repeated id', unsorted: 'lower than an id before it' } as const;
+
+/** One vCPU's merge. Create, call {@link run} once. */
+export class CpuMerge {
+  private readonly out: Anomaly[] = [];
+  /** Read-back failures come after the merge in QEMU, so they are appended last. */
+  private readonly readBack: Anomaly[] = [];
+  /** Failing ids only in the stream (11.1 may clear them afterwards). */
+  private readonly onlyFatal: Anomaly[] = [];
+  private readonly postLoadFailure: string;
+  private hiddenCursor = 0;
+  /** Highest incoming id so far (ids are ≥ 0). */
+  private highest = -1n;
+  private kUnexpected = 0;
+  private kMissing = 0;
+  private lastOnlyFailed = false;
+
+  constructor(
+    private readonly ctx: MatchContext,
+    private readonly input: MergeInput,
+  ) {
+    this.postLoadFailure = ctx.spec.text.failure(input.instance, 'post-load');
+  }
+
+  /** Runs the count check and the merge. */
+  run(): MergeOutput {
+    const countFailed = this.checkCount();
+    const matched = this.merge();
+    this.applyFailFlag();
+    this.out.push(...this.readBack);
+    return { anomalies: this.out, matched, countFailed };
+  }
+
+  private anomaly(kind: AnomalyKind, fatal: boolean, id: bigint, message: string, qemuText: string | null): Anomaly {
+    return {
+      kind,
+      fatal,
+      id: hex64(id),
+      reg: id,
+      name: regName(id, this.ctx.accel),
+      message,
+      qemuText,
+      instance: this.input.instance,
+    };
+  }
+
+  /** A fatal anomaly's QEMU text: its own line (if QEMU prints one), then how the load ends. */
+  private withFailure(line: string | null): string {
+    return line ? `${line}\n${this.postLoadFailure}` : this.postLoadFailure;
+  }
+
+  private isConst(id: bigint): boolean {
+    return this.input.dest.constant?.has(id) === true || isIdRegister(id);
+  }
+
+  private checkCount(): boolean {
+    const { spec, hidden, safeMissing } = this.ctx;
+    const { count, dest, instance } = this.input;
+    let hiddenOnDest = 0;
+    for (const id of hidden) if (hasId(dest.ids, id)) hiddenOnDest++;
+    const bound = countBound(spec, dest.ids.length - hiddenOnDest, safeMissing);
+    if (count >= 0 && (bound === null || count <= bound)) return false;
+    this.out.push({
+      kind: 'count-bound',
+      fatal: true,
+      id: null,
+      reg: null,
+      name: null,
+      instance,
+      message:
+        bound === null
+          ? `negative register count ${count}: QEMU allocates the arrays from it and aborts`
+          : `the stream has ${count} registers; the destination accepts at most ${bound}`,
+      qemuText: spec.text.count(count, bound),
+      detail: bound === null ? { count } : { count, bound },
+    });
+    return true;
+  }
+
+  private merge(): number {
+    const { ids: I, dest } = this.input;
+    const L = dest.ids;
+    const m = L.length;
+    const n = I.length;
+    const hiding = this.ctx.hidden.length > 0;
+    const checkRequire = this.ctx.checkRequire;
+    let i = 0;
+    let v = 0;
+    let matched = 0;
+    while (i < m && v < n) {
+      const lid = L[i]!;
+      if (hiding && this.skipHidden(lid)) {
+        i++;
+        continue;
+      }
+      const id = I[v]!;
+      if (id > lid) {
+        this.missing(i++);
+        continue;
+      }
+      if (checkRequire) this.requireValue(v);
+      if (id < lid) {
+        this.onlyInStream(v++, false);
+        continue;
+      }
+      // Same id: the incoming value goes into this slot.
+      if (id > this.highest) this.highest = id;
+      matched++;
+      if (dest.values) this.compareValue(i, v);
+      i++;
+      v++;
+    }
+    for (; i < m; i++) if (!(hiding && this.skipHidden(L[i]!))) this.missing(i);
+    for (; v < n; v++) {
+      if (checkRequire) this.requireValue(v);
+      this.onlyInStream(v, true);
+    }
+    return matched;
+  }
+
+  /** A constant register must read back as the destination's value. */
+  private compareValue(i: number, v: number): void {
+    const { dest, values, ids } = this.input;
+    const dv = dest.values![i];
+    const value = values[v]!;
+    if (dv === undefined || dv === null || dv === value) return;
+    const id = ids[v]!;
+    if (!this.isConst(id)) return;
+    const a: Anomaly = {
+      ...this.anomaly(
+        'value-mismatch',
+        true,
+        id,
+        `constant register: incoming ${hex64(value)}, destination ${hex64(dv)}`,
+        this.withFailure(null),
+      ),
+      index: v,
+      value,
+      expected: dv,
+    };
+    if (isIdRegister(id)) a.fields = idRegisterFields(id, value, dv);
+    if (this.ctx.accel === 'kvm') a.note = 'KVM_SET_ONE_REG refuses values an ID register cannot take on this host';
+    this.readBack.push(a);
+  }
+
+  private requireValue(v: number): void {
+    const id = this.input.ids[v]!;
+    const rule = this.ctx.set.get(id)?.requireValue;
+    if (!rule) return;
+    const value = this.input.values[v]!;
+    if ((value & rule.mask!) === rule.value) return;
+    const message =
+      `value ${hex64(value)} fails ${rule.source}'s require-value ` +
+      `(mask ${hex64(rule.mask!)}, value ${hex64(rule.value!)})`;
+    this.out.push({
+      ...this.anomaly('policy-violation', true, id, message, null),
+      index: v,
+      value,
+      policy: policyRef(rule),
+      note: 'checked by this tool; QEMU does not check it',
+    });
+  }
+
+  private onlyInStream(v: number, tail: boolean): void {
+    const { spec, accel, set } = this.ctx;
+    const id = this.input.ids[v]!;
+    const value = this.input.values[v]!;
+    const structural = id === this.highest ? 'duplicate' : id < this.highest ? 'unsorted' : null;
+    if (id > this.highest) this.highest = id;
+    const extra: Partial<Anomaly> = { index: v, value };
+    if (structural) extra.knownToDestination = hasId(this.input.dest.ids, id);
+
+    if (tail && spec.tail === 'ignore') {
+      const message = structural
+        ? `${structural} id after the destination's last register: ignored`
+        : "above the destination's last register: ignored";
+      this.out.push({ ...this.anomaly(structural ?? 'ignored-tail', false, id, message, null), ...extra });
+      return;
+    }
+
+    const d = decideOnlyInStream(this.ctx, set.get(id), value);
+    if (d.tolerated) {
+      this.lastOnlyFailed = false;
+      const message = `not on the destination; tolerated by ${d.tolerated.source} (${d.tolerated.kind})`;
+      this.out.push({
+        ...this.anomaly(structural ?? 'tolerated', false, id, message, null),
+        ...extra,
+        policy: policyRef(d.tolerated),
+      });
+      return;
+    }
+
+    this.lastOnlyFailed = true;
+    let message: string = structural ? STRUCTURAL_MESSAGE[structural] : 'not on the destination';
+    if (d.violated) {
+      message =
+        `not on the destination, and value ${hex64(value)} fails ${d.violated.source}'s test ` +
+        `(mask ${hex64(d.violated.mask!)}, value ${hex64(d.violated.value!)})`;
+    }
+    const kind = structural ?? (d.violated ? 'policy-violation' : 'unexpected');
+    const line = spec.text.unexpected(id, accel, this.kUnexpected++);
+    const a: Anomaly = { ...this.anomaly(kind, true, id, message, this.withFailure(line)), ...extra };
+    if (d.violated) a.policy = policyRef(d.violated);
+    else if (d.unhonoured) {
+      a.policy = policyRef(d.unhonoured);
+      a.note = `${d.unhonoured.source} would tolerate it, but loader ${spec.name} ignores '${d.unhonoured.kind}' rules`;
+    }
+    this.out.push(a);
+    this.onlyFatal.push(a);
+  }
+
+  private missing(i: number): void {
+    const { spec, accel, set } = this.ctx;
+    const { dest } = this.input;
+    const id = dest.ids[i]!;
+    const tol = missingTolerance(this.ctx, set.get(id));
+    const line = tol ? null : spec.text.missing(id, accel, this.kMissing++);
+
+    if (accel === 'tcg' && this.isConst(id)) {
+      const dv = dest.values?.[i] ?? null;
+      if (!(spec.missingConstZeroLoads && dv === 0n)) {
+        const message =
+          dv === null
+            ? 'constant register missing from the stream; its slot reads back only if it holds the constant (unknown here)'
+            : `constant register missing from the stream; its value slot will not read back as ${hex64(dv)}`;
+        const a: Anomaly = {
+          ...this.anomaly('missing-const', true, id, message, this.withFailure(line)),
+          note: spec.missingConstZeroLoads ? MISSING_CONST_NOTE.zero : MISSING_CONST_NOTE.indeterminate,
+        };
+        if (dv !== null) a.expected = dv;
+        if (tol) a.policy = policyRef(tol);
+        this.readBack.push(a);
+        return;
+      }
+    }
+    if (tol) {
+      const message = `not in the stream; tolerated by ${tol.source} (${tol.kind})`;
+      this.out.push({ ...this.anomaly('tolerated', false, id, message, null), policy: policyRef(tol) });
+      return;
+    }
+    const message = `not in the stream; keeps ${accel === 'kvm' ? 'the value KVM gave it at reset' : 'its value slot'}`;
+    const a = this.anomaly('missing', false, id, message, line);
+    if (accel === 'tcg' && !spec.missingConstZeroLoads) a.note = MISSING_SLOT_NOTE;
+    this.out.push(a);
+  }
+
+  /** Skips (and reports) a destination register hidden by policy; the hidden list is walked once. */
+  private skipHidden(id: bigint): boolean {
+    const hidden = this.ctx.hidden;
+    while (this.hiddenCursor < hidden.length && hidden[this.hiddenCursor]! < id) this.hiddenCursor++;
+    if (hidden[this.hiddenCursor] !== id) return false;
+    const rule = this.ctx.set.get(id)!.hidden!;
+    const message = `hidden on the destination by ${rule.source}: neither expected nor accepted`;
+    this.out.push({ ...this.anomaly('tolerated', false, id, message, null), policy: policyRef(rule) });
+    return true;
+  }
+
+  /** QEMU 11.1 assigns its failure flag per id, so a tolerated id after a failing one clears it. */
+  private applyFailFlag(): void {
+    const { spec, accel } = this.ctx;
+    if (spec.failFlag !== 'last' || this.lastOnlyFailed) return;
+    for (const a of this.onlyFatal) {
+      a.fatal = false;
+      a.qemuText = spec.text.unexpected(a.reg!, accel, 0);
+      a.note = `QEMU prints the error but loads anyway: a later tolerated id clears the failure (${spec.versions})`;
+    }
+  }
+}
