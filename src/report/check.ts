@@ -211,7 +211,15 @@ export function renderCheck(r: CheckReport): string {
       );
     }
   }
-  if (r.qemuError) out.push('QEMU would print:', r.qemuError.replace(/^/gm, '  '));
+  if (r.qemuError) {
+    // The destination's own lines for the first vCPU it refuses (QEMU stops there).
+    const first = r.cpus.find((c) => c.verdict === 'reject');
+    // A failed count check ends the load before anything else is looked at.
+    const stopsEarly = r.anomalies.length > 0 || first?.anomalies.some((a) => a.kind === 'count-bound' && a.fatal);
+    const lines = stopsEarly ? [] : (first?.anomalies.flatMap((a) => a.qemuText?.split('\n') ?? []) ?? []);
+    const log = [...new Set([...lines, ...r.qemuError.split('\n')])];
+    out.push('QEMU would print:', log.join('\n').replace(/^/gm, '  '));
+  }
   for (const w of r.warnings) out.push(`warning: ${w}`);
   for (const n of r.notes) out.push(`note: ${n}`);
   return out.join('\n');

@@ -70,7 +70,7 @@ export function renderInspect(r: InspectReport): string {
     out.push(indent(table(['block', 'length', ...KINDS.filter((k) => r.ram!.records[k])], r.ram.blocks.map((b) => [b.name, b.length, ...KINDS.filter((k) => r.ram!.records[k]).map((k) => b.records[k])]))));
   }
   out.push('sections');
-  out.push(indent(table(['id', 'name', 'inst', 'ver', 'offset', 'size'], r.sections.map((s) => [s.id, s.name + (s.kind === 'iterative' ? ` (${s.items} parts)` : ''), s.instance, s.version, s.offset, s.size]))));
+  out.push(indent(table(['id', 'name', 'inst', 'ver', 'offset', 'size'], r.sections.map((s) => [s.id, s.name + (s.kind === 'iterative' ? ` (${s.items} items)` : ''), s.instance, s.version, s.offset, s.size]))));
   out.push('vCPUs');
   out.push(indent(table(['instance', 'cpregs', 'subsections'], r.cpus.map((c) => [c.instance, c.cpregs, c.subsections.map((s) => s.name.replace(/^cpu\//, '')).join(' ')]))));
   for (const w of r.warnings) out.push(`warning: ${w}`);

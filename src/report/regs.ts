@@ -1,6 +1,6 @@
 /** The `regs` report: every vCPU's registers with id, value, name and QEMU's field text. */
 import type { CpuSection } from '../stream/records.js';
-import { inferAccel, qemuFieldText, regName, type Accel } from '../regs/index.js';
+import { inferAccel, qemuFieldText, regFieldText, regName, type Accel } from '../regs/index.js';
 import { hex64, table } from '../cli/format.js';
 
 /** Version of the `regs --json` shape (schemas/regs.schema.json). */
@@ -40,6 +40,7 @@ export function regsReport(cpus: CpuSection[], opts: { only?: number; accel?: Ac
 /** Human rendering of {@link RegsReport}. */
 export function renderRegs(r: RegsReport): string {
   return r.cpus
-    .map((c) => `cpu ${c.instance}: ${c.count} registers (${r.accel})\n` + table(['id', 'name', 'value', 'fields'], c.registers.map((e) => [e.id, e.name ?? '?', e.value, e.fields])).replace(/^/gm, '  '))
+    // QEMU prints AArch32 ids as bare hex; the table decodes them for reading.
+    .map((c) => `cpu ${c.instance}: ${c.count} registers (${r.accel})\n` + table(['id', 'name', 'value', 'fields'], c.registers.map((e) => [e.id, e.name ?? '?', e.value, regFieldText(BigInt(e.id))])).replace(/^/gm, '  '))
     .join('\n\n');
 }

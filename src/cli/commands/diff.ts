@@ -1,6 +1,6 @@
 /** `vmstate diff`: compare the cpreg lists of two streams, vCPU by vCPU. */
 import type { CommandModule } from 'yargs';
-import { basename } from 'node:path';
+import { basename, dirname, resolve } from 'node:path';
 import { decodeFile } from '../../api.js';
 import { diffReport, renderDiff } from '../../report/diff.js';
 import { limitsFrom, print, withJson, withLimits } from './common.js';
@@ -11,7 +11,8 @@ import { UsageError } from '../../wire/errors.js';
 /** A short name for a stream in column headings: its base name, unless both share it. */
 function label(p: string, other: string): string {
   const b = basename(p);
-  return p === '-' ? 'stdin' : b === basename(other) ? p : b;
+  if (p === '-') return 'stdin';
+  return b === basename(other) ? `${basename(dirname(resolve(p)))}/${b}` : b;
 }
 
 interface Args {
