@@ -5,13 +5,14 @@
 import { realpathSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { decodeStream, type DecodeOptions, type DecodedStream } from './stream/decode.js';
-import { openSource, type ByteSource } from './wire/source.js';
+import type { ByteSource } from './wire/source.js';
+import { openInput, outputFor } from './container/open.js';
 import { FileSink, StreamWriter, WritableSink } from './wire/writer.js';
 import { UsageError } from './wire/errors.js';
 
-/** Decodes the stream at `path` (`-` = standard input). */
+/** Decodes the stream at `path` (`-` = standard input); a libvirt save image is unwrapped (see `container/`). */
 export async function decodeFile(path: string, opts: Omit<DecodeOptions, 'output'> = {}): Promise<DecodedStream> {
-  const src = await openSource(path);
+  const src = await openInput(path);
   try {
     return await decodeStream(src, opts);
   } finally {
@@ -48,9 +49,10 @@ export async function rewriteFile(
   if (output !== '-' && input !== '-' && sameFile(input, output)) {
     throw new UsageError(`refusing to write over the input ${input}: choose another output path`);
   }
-  const src = await openSource(input);
+  const src = await openInput(input);
   const sink = output === '-' ? new WritableSink(process.stdout) : await FileSink.create(output);
-  const writer = new StreamWriter(sink);
+  // A libvirt save image is written back as one: same header and XML, stream compressed alike.
+  const writer = new StreamWriter(outputFor(src, sink));
   try {
     const res = await decodeStream(src, { ...opts, output: writer });
     await opts.beforeCommit?.(res);

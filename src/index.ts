@@ -55,3 +55,4 @@ export {
 } from './regs/index.js';
 export * from './match/index.js';
 export * from './policy/index.js';
+export * from './container/index.js';

@@ -12,6 +12,9 @@ import { diffCommand } from './commands/diff.js';
 import { profileCommand } from './commands/profile.js';
 import { checkCommand } from './commands/check.js';
 import { VERSION } from '../version.js';
+import { withInputObserver } from '../container/open.js';
+import { progressObserver } from './progress.js';
+import { styleFor } from './format.js';
 
 /** Every command module, registered in this order. */
 export const commands: CommandModule<object, never>[] = [
@@ -33,14 +36,31 @@ function restoreStdio(args: Record<string, unknown>): void {
   }
 }
 
+/** Options every command takes. */
+export interface GlobalArgs {
+  quiet?: boolean;
+  color?: boolean;
+}
+
 /** Runs the CLI on `argv`; resolves to the exit code. */
 export async function main(argv: string[]): Promise<number> {
   let usageError: string | null = null;
+  let globals: GlobalArgs = {};
+  const stderrStyle = () => styleFor({ isTTY: process.stderr.isTTY, env: process.env, flag: globals.color });
   // yargs-parser turns a lone "-" into "" or true; carry it through as a token and restore it.
   const y = yargs(argv.map((a) => (a === '-' ? STDIO : a)))
     .middleware(restoreStdio, true)
+    .middleware((a) => {
+      globals = { quiet: a.quiet as boolean | undefined, color: a.color as boolean | undefined };
+    }, true)
     .scriptName('vmstate')
     .version(VERSION)
+    .option('quiet', { alias: 'q', type: 'boolean', global: true, describe: 'print only the essential output: no progress, warnings, notes or rewrite summary' })
+    .option('color', { type: 'boolean', global: true, describe: 'colour on a terminal (the default unless NO_COLOR is set); --no-color turns it off' })
+    .example('$0 inspect guest.mig', 'what a stream holds')
+    .example('$0 check guest.mig --dest dst.mig', 'would the destination QEMU load it?')
+    .example('$0 completion >> ~/.bashrc', 'tab completion in bash (zsh: >> ~/.zshrc)')
+    .epilogue('Exit codes: 0 ok, 1 the destination would reject (or a rewrite was refused), 2 bad input or usage. JSON output shapes: schemas/*.schema.json in the package.')
     .strict()
     .demandCommand(1, 'name a command (see --help)')
     .recommendCommands()
@@ -50,11 +70,13 @@ export async function main(argv: string[]): Promise<number> {
       usageError = msg;
     });
   for (const c of commands) y.command(c);
+  y.completion('completion', 'print a bash/zsh completion script (see the examples)');
+  const progress = progressObserver(process.stderr, () => !globals.quiet);
   try {
-    await y.parseAsync();
+    await withInputObserver(progress, () => y.parseAsync());
   } catch (e) {
     if (isVmstateError(e)) {
-      process.stderr.write(`vmstate: ${e.message}\n`);
+      process.stderr.write(`vmstate: ${stderrStyle().bad(e.message)}\n`);
       return e.code === 'REFUSED' ? 1 : 2;
     }
     process.stderr.write(`vmstate: internal error: ${(e as Error)?.stack ?? String(e)}\n`);

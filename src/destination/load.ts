@@ -2,7 +2,7 @@
  * `--dest`: a destination from a stream saved there, a profile, or a plain
  * register list — told apart by their first bytes.
  */
-import { readFile } from 'node:fs/promises';
+import { open, readFile } from 'node:fs/promises';
 import { decodeFile } from '../api.js';
 import type { DecodeLimits } from '../stream/decode.js';
 import { destinationFromList, parseRegisterList, type DestinationModel } from '../match/index.js';
@@ -10,6 +10,7 @@ import { destinationFromProfile, generationOfStream, streamSubsections } from '.
 import { KNOWN_CPU_SUBSECTIONS, unionSubsections, type QemuGeneration } from './known-subsections.js';
 import { inferAccel } from '../regs/index.js';
 import { VmstateError } from '../wire/errors.js';
+import { isLibvirtImage } from '../container/libvirt.js';
 
 /** A loaded destination and what could be told about its QEMU. */
 export interface LoadedDestination {
@@ -22,11 +23,18 @@ export interface LoadedDestination {
 export async function loadDestination(path: string, limits: Partial<DecodeLimits> = {}): Promise<LoadedDestination> {
   let head: Buffer;
   try {
-    head = await readFile(path);
+    // Sniff the first bytes only: a destination stream may be gigabytes of RAM.
+    const fh = await open(path, 'r');
+    try {
+      const { buffer, bytesRead } = await fh.read(Buffer.alloc(64), 0, 64, 0);
+      head = buffer.subarray(0, bytesRead);
+    } finally {
+      await fh.close();
+    }
   } catch (e) {
     throw new VmstateError('IO', `cannot read destination ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
   }
-  if (head.length >= 4 && head.readUInt32BE(0) === 0x5145564d) {
+  if ((head.length >= 4 && head.readUInt32BE(0) === 0x5145564d) || isLibvirtImage(head)) {
     const s = await decodeFile(path, { limits });
     const generation = generationOfStream(s);
     const model: DestinationModel = {
@@ -39,7 +47,7 @@ export async function loadDestination(path: string, limits: Partial<DecodeLimits
     if (s.configuration) model.machineType = s.configuration.machine;
     return { path, model, generation };
   }
-  const text = head.toString('utf8');
+  const text = (await readFile(path)).toString('utf8');
   if (/^\s*\{/.test(text)) {
     let json: unknown;
     try {

@@ -17,7 +17,7 @@ import { combinePolicies, describeRule, parsePolicyJson, parseQemuProperties, pr
 import { destinationCpuFor, resolveLoader } from '../match/index.js';
 import { hex64, inferAccel, regName, type Accel } from '../regs/index.js';
 import type { CpuSection } from '../stream/records.js';
-import { table } from '../cli/format.js';
+import { PLAIN, table, type RenderOptions } from '../cli/format.js';
 import type { LoadedDestination } from '../destination/load.js';
 import type { VmstateError } from '../wire/errors.js';
 import { knownSubsections } from '../destination/load.js';
@@ -196,17 +196,19 @@ function applyPoliciesLegacy(cpu: CpuSection, dest: LoadedDestination, policies:
 }
 
 /** Human rendering of {@link CheckReport}. */
-export function renderCheck(r: CheckReport): string {
+export function renderCheck(r: CheckReport, o: RenderOptions = {}): string {
+  const st = o.style ?? PLAIN;
   const out: string[] = [];
-  out.push(`${r.verdict === 'accept' ? 'ACCEPT' : 'REJECT'}: ${r.stream} → ${r.destination.path} (loader ${r.loader}, ${r.accel}${r.policies.length ? `, policies ${r.policies.join(', ')}` : ''})`);
-  for (const a of r.anomalies) out.push(`  ${a.fatal ? 'fatal' : 'note '}  ${a.kind}: ${a.message}`);
+  const verdict = r.verdict === 'accept' ? st.ok(st.bold('ACCEPT')) : st.bad(st.bold('REJECT'));
+  out.push(`${verdict}: ${r.stream} → ${r.destination.path} (loader ${r.loader}, ${r.accel}${r.policies.length ? `, policies ${r.policies.join(', ')}` : ''})`);
+  for (const a of r.anomalies) out.push(`  ${a.fatal ? st.bad('fatal') : 'note '}  ${a.kind}: ${a.message}`);
   for (const c of r.cpus) {
-    out.push(`cpu ${c.instance}: ${c.verdict}${c.anomalies.length ? `, ${c.anomalies.length} finding(s)` : ''}`);
+    out.push(`cpu ${c.instance}: ${c.verdict === 'accept' ? c.verdict : st.bad(c.verdict)}${c.anomalies.length ? `, ${c.anomalies.length} finding(s)` : ''}`);
     if (c.anomalies.length) {
       out.push(
         table(
           ['', 'kind', 'id', 'name', 'detail'],
-          c.anomalies.map((a) => [a.fatal ? 'fatal' : '', a.kind, a.id ?? '', a.name ?? '', a.message]),
+          c.anomalies.map((a) => [a.fatal ? st.bad('fatal') : '', a.kind, a.id ?? '', a.name ?? '', a.message]),
         ).replace(/^/gm, '  '),
       );
     }
@@ -220,7 +222,9 @@ export function renderCheck(r: CheckReport): string {
     const log = [...new Set([...lines, ...r.qemuError.split('\n')])];
     out.push('QEMU would print:', log.join('\n').replace(/^/gm, '  '));
   }
-  for (const w of r.warnings) out.push(`warning: ${w}`);
-  for (const n of r.notes) out.push(`note: ${n}`);
+  if (!o.quiet) {
+    for (const w of r.warnings) out.push(st.warn(`warning: ${w}`));
+    for (const n of r.notes) out.push(st.dim(`note: ${n}`));
+  }
   return out.join('\n');
 }

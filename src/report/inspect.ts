@@ -1,7 +1,7 @@
 /** The `inspect` report: a JSON-ready summary of a decoded stream and its text rendering. */
 import type { DecodedStream } from '../stream/decode.js';
 import type { RamKind } from '../stream/constants.js';
-import { num, table } from '../cli/format.js';
+import { num, PLAIN, table, type RenderOptions } from '../cli/format.js';
 
 /** Version of the `inspect --json` shape (schemas/inspect.schema.json). */
 export const INSPECT_SCHEMA = 'vmstate/inspect/1';
@@ -57,7 +57,8 @@ export function inspectReport(file: string, s: DecodedStream): InspectReport {
 const KINDS: RamKind[] = ['page', 'zero', 'xbzrle', 'compressed', 'multifd-flush'];
 
 /** Human rendering of {@link InspectReport}. */
-export function renderInspect(r: InspectReport): string {
+export function renderInspect(r: InspectReport, o: RenderOptions = {}): string {
+  const st = o.style ?? PLAIN;
   const out: string[] = [];
   out.push(`stream      ${r.file}: ${num(r.size)} bytes, format version ${r.streamVersion}`);
   const cfg = r.configuration;
@@ -73,7 +74,7 @@ export function renderInspect(r: InspectReport): string {
   out.push(indent(table(['id', 'name', 'inst', 'ver', 'offset', 'size'], r.sections.map((s) => [s.id, s.name + (s.kind === 'iterative' ? ` (${s.items} items)` : ''), s.instance, s.version, s.offset, s.size]))));
   out.push('vCPUs');
   out.push(indent(table(['instance', 'cpregs', 'subsections'], r.cpus.map((c) => [c.instance, c.cpregs, c.subsections.map((s) => s.name.replace(/^cpu\//, '')).join(' ')]))));
-  for (const w of r.warnings) out.push(`warning: ${w}`);
+  if (!o.quiet) for (const w of r.warnings) out.push(st.warn(`warning: ${w}`));
   return out.join('\n');
 }
 

@@ -1,9 +1,11 @@
 /** Text rendering of a rewrite report. */
 import type { RewriteReport } from '../rewrite/rewrite.js';
 import { renderCheck } from './check.js';
+import { PLAIN, type RenderOptions } from '../cli/format.js';
 
 /** Human summary: per vCPU what was removed, changed (loudly) and dropped; then the predicted verdict. */
-export function renderRewrite(r: RewriteReport): string {
+export function renderRewrite(r: RewriteReport, o: RenderOptions = {}): string {
+  const st = o.style ?? PLAIN;
   const out: string[] = [];
   const verb = r.dryRun ? 'would' : 'did';
   for (const c of r.cpus) {
@@ -11,13 +13,13 @@ export function renderRewrite(r: RewriteReport): string {
     out.push(`cpu ${c.instance}: ${c.countBefore} → ${c.countAfter} registers${n ? '' : ' (unchanged)'}`);
     for (const x of c.removed) out.push(`  ${verb} remove ${x.name ?? '?'} ${x.id} = ${x.value}: ${x.reason}`);
     for (const x of c.changed) {
-      out.push(`  ${verb} CHANGE ${x.name ?? '?'} ${x.id}: ${x.from} → ${x.to} (${x.reason}; the guest was told otherwise about its CPU)`);
+      out.push(`  ${verb} ${st.warn('CHANGE')} ${x.name ?? '?'} ${x.id}: ${x.from} → ${x.to} (${x.reason}; the guest was told otherwise about its CPU)`);
       if (x.fields?.length) out.push(`      fields: ${x.fields.map((f) => `${f.field} ${f.from} → ${f.to}`).join(', ')}`);
     }
     for (const s of c.droppedSubsections) out.push(`  ${verb} drop subsection ${s.name} (version ${s.version}, ${s.size} bytes): ${s.content || '(empty)'}`);
-    for (const x of c.refused) out.push(`  REFUSED ${x.name ?? '?'} ${x.id} = ${x.value}: ${x.reason}`);
+    for (const x of c.refused) out.push(`  ${st.bad('REFUSED')} ${x.name ?? '?'} ${x.id} = ${x.value}: ${x.reason}`);
   }
   if (r.written) out.push(`wrote ${r.output}`);
-  if (r.check) out.push('predicted on the destination:', renderCheck(r.check).replace(/^/gm, '  '));
+  if (r.check) out.push('predicted on the destination:', renderCheck(r.check, o).replace(/^/gm, '  '));
   return out.join('\n');
 }

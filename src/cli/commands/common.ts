@@ -1,10 +1,11 @@
 /** Options and helpers shared by several commands. */
 import type { Argv } from 'yargs';
 import type { DecodeLimits } from '../../stream/decode.js';
+import { styleFor, type RenderOptions } from '../format.js';
 
 /** `--json` */
 export function withJson<T>(y: Argv<T>) {
-  return y.option('json', { type: 'boolean', default: false, describe: 'machine-readable output (see schemas/)' });
+  return y.option('json', { type: 'boolean', default: false, describe: 'machine-readable output (schemas/<command>.schema.json)' });
 }
 
 /** Caps on input-controlled sizes. */
@@ -27,4 +28,15 @@ export function limitsFrom(a: { maxBuffer?: number; maxCpregs?: number; maxVmdes
 /** Writes text to stdout with a trailing newline. */
 export function print(s: string): void {
   process.stdout.write(s.endsWith('\n') ? s : s + '\n');
+}
+
+/** `--quiet` and `--color` as every command receives them (global options). */
+export interface OutputArgs {
+  quiet?: boolean;
+  color?: boolean;
+}
+
+/** Text rendering options for output to `stream` (standard output by default). */
+export function renderOptions(a: OutputArgs, stream: { isTTY?: boolean } = process.stdout): RenderOptions {
+  return { quiet: !!a.quiet, style: styleFor({ isTTY: stream.isTTY, env: process.env, flag: a.color }) };
 }

@@ -3,7 +3,7 @@ import type { CommandModule } from 'yargs';
 import { basename, dirname, resolve } from 'node:path';
 import { decodeFile } from '../../api.js';
 import { diffReport, renderDiff } from '../../report/diff.js';
-import { limitsFrom, print, withJson, withLimits } from './common.js';
+import { limitsFrom, print, withJson, withLimits, type OutputArgs } from './common.js';
 import { toJson } from '../format.js';
 import type { Accel } from '../../regs/index.js';
 import { UsageError } from '../../wire/errors.js';
@@ -15,7 +15,7 @@ function label(p: string, other: string): string {
   return b === basename(other) ? `${basename(dirname(resolve(p)))}/${b}` : b;
 }
 
-interface Args {
+interface Args extends OutputArgs {
   a: string;
   b: string;
   accel?: Accel;
@@ -31,7 +31,8 @@ export const diffCommand: CommandModule<object, Args> = {
   builder: (y) =>
     withLimits(withJson(y.positional('a', { type: 'string', demandOption: true }).positional('b', { type: 'string', demandOption: true })))
       .option('accel', { choices: ['tcg', 'kvm'] as const, describe: 'name registers as saved by this accelerator' })
-      .example('$0 diff samples/qemu-10.0/virt-7.2_cortex-a57.mig samples/qemu-7.2/virt-7.2_cortex-a57.mig', 'what 10.0 saves that 7.2 does not') as never,
+      .example('$0 diff samples/qemu-10.0/virt-7.2_cortex-a57.mig samples/qemu-7.2/virt-7.2_cortex-a57.mig', 'what 10.0 saves that 7.2 does not')
+      .example("$0 diff a.mig b.mig --json | jq '.cpus[0].differ'", 'registers whose values differ, as JSON') as never,
   handler: async (a) => {
     if (a.a === '-' && a.b === '-') throw new UsageError('only one of the two streams can be standard input');
     const [sa, sb] = [await decodeFile(a.a, { limits: limitsFrom(a) }), await decodeFile(a.b, { limits: limitsFrom(a) })];

@@ -3,12 +3,13 @@ import type { CommandModule } from 'yargs';
 import { decodeFile } from '../../api.js';
 import { stateReport } from '../../report/dump.js';
 import { analyserJson } from '../../stream/json-writer.js';
-import { limitsFrom, print, withLimits } from './common.js';
+import { limitsFrom, print, withJson, withLimits } from './common.js';
 import { UsageError } from '../../wire/errors.js';
 
 interface Args {
   stream: string;
   desc: boolean;
+  json: boolean;
   maxBuffer?: number;
   maxCpregs?: number;
   maxVmdesc?: number;
@@ -19,12 +20,15 @@ export const dumpCommand: CommandModule<object, Args> = {
   describe: "device state as JSON, in the format of QEMU's analyze-migration.py -d state (or -d desc)",
   builder: (y) =>
     withLimits(
-      y
-        .positional('stream', { type: 'string', demandOption: true, describe: 'stream file, or - for stdin' })
-        .option('desc', { type: 'boolean', default: false, describe: 'print the vmdesc (like -d desc) instead of the state' }),
+      withJson(
+        y
+          .positional('stream', { type: 'string', demandOption: true, describe: 'stream file or libvirt save image, or - for stdin' })
+          .option('desc', { type: 'boolean', default: false, describe: 'print the vmdesc (like -d desc) instead of the state' }),
+      ).option('json', { describe: 'accepted for uniformity: the output is always JSON (schemas/dump.schema.json)' }),
     )
       .example('$0 dump samples/qemu-7.2/virt-7.2_max.mig', 'state, also for 7.2 streams the analyser cannot read')
-      .example('$0 dump f.mig --desc', 'the stream\'s own description') as never,
+      .example('$0 dump f.mig --desc', 'the stream\'s own description')
+      .example("$0 dump f.mig | jq '.\"cpu (7)\"'", 'one section') as never,
   handler: async (a) => {
     const s = await decodeFile(a.stream, { limits: limitsFrom(a), collectState: !a.desc });
     if (a.desc) {

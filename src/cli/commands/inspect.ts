@@ -1,11 +1,13 @@
-/** `vmstate inspect`: what a stream holds, from header to vmdesc. */
+/** `vmstate inspect`: what a stream holds, from header to vmdesc (and the libvirt image around it). */
 import type { CommandModule } from 'yargs';
-import { decodeFile } from '../../api.js';
+import { decodeSource } from '../../api.js';
 import { inspectReport, renderInspect } from '../../report/inspect.js';
-import { limitsFrom, print, withJson, withLimits } from './common.js';
+import { limitsFrom, print, renderOptions, withJson, withLimits, type OutputArgs } from './common.js';
 import { toJson } from '../format.js';
+import { containerOf, openInput } from '../../container/open.js';
+import { containerReport, renderContainer } from '../../container/report.js';
 
-interface Args {
+interface Args extends OutputArgs {
   stream: string;
   json: boolean;
   maxBuffer?: number;
@@ -17,12 +19,22 @@ export const inspectCommand: CommandModule<object, Args> = {
   command: 'inspect <stream>',
   describe: 'summarise a stream: header, machine, sections, RAM, vmdesc, vCPU cpreg counts',
   builder: (y) =>
-    withLimits(withJson(y.positional('stream', { type: 'string', demandOption: true, describe: 'stream file, or - for stdin' })))
+    withLimits(withJson(y.positional('stream', { type: 'string', demandOption: true, describe: 'stream file or libvirt save image, or - for stdin' })))
       .example('$0 inspect samples/qemu-7.2/virt-7.2_max.mig', 'human summary')
-      .example('cat f.mig | $0 inspect - --json', 'from a pipe, as JSON') as never,
+      .example('cat f.mig | $0 inspect - --json', 'from a pipe, as JSON')
+      .example('$0 inspect /var/lib/libvirt/qemu/save/guest.save', 'a libvirt save image: domain, machine, then the stream') as never,
   handler: async (a) => {
-    const s = await decodeFile(a.stream, { limits: limitsFrom(a) });
-    const rep = inspectReport(a.stream, s);
-    print(a.json ? toJson(rep) : renderInspect(rep));
+    const src = await openInput(a.stream);
+    let s;
+    try {
+      s = await decodeSource(src, { limits: limitsFrom(a) });
+    } finally {
+      await src.close();
+    }
+    const c = containerOf(src);
+    const rep = c ? { ...inspectReport(a.stream, s), container: containerReport(c) } : inspectReport(a.stream, s);
+    if (a.json) return print(toJson(rep));
+    const o = renderOptions(a);
+    print((c ? renderContainer(containerReport(c), o.style) + '\n' : '') + renderInspect(rep, o));
   },
 };

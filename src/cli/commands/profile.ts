@@ -3,7 +3,7 @@ import type { CommandModule } from 'yargs';
 import { writeFile, rename } from 'node:fs/promises';
 import { decodeFile } from '../../api.js';
 import { profileOf } from '../../destination/profile.js';
-import { limitsFrom, print, withLimits } from './common.js';
+import { limitsFrom, print, withJson, withLimits } from './common.js';
 import { toJson } from '../format.js';
 import type { Accel } from '../../regs/index.js';
 
@@ -11,6 +11,7 @@ interface Args {
   stream: string;
   output?: string;
   accel?: Accel;
+  json: boolean;
   maxBuffer?: number;
   maxCpregs?: number;
   maxVmdesc?: number;
@@ -21,11 +22,15 @@ export const profileCommand: CommandModule<object, Args> = {
   describe: 'destination profile (machine type, page size, cpu subsections, accelerator, registers) as JSON',
   builder: (y) =>
     withLimits(
-      y
-        .positional('stream', { type: 'string', demandOption: true, describe: 'stream saved on the destination, or - for stdin' })
-        .option('output', { alias: 'o', type: 'string', describe: 'write to this file instead of stdout' })
-        .option('accel', { choices: ['tcg', 'kvm'] as const, describe: 'accelerator (default: inferred)' }),
-    ).example('$0 profile dst.mig -o dst.json', 'then: vmstate check src.mig --dest dst.json') as never,
+      withJson(
+        y
+          .positional('stream', { type: 'string', demandOption: true, describe: 'stream saved on the destination (or a libvirt save image), or - for stdin' })
+          .option('output', { alias: 'o', type: 'string', describe: 'write to this file instead of stdout' })
+          .option('accel', { choices: ['tcg', 'kvm'] as const, describe: 'accelerator (default: inferred)' }),
+      ).option('json', { describe: 'accepted for uniformity: the profile is always JSON (schemas/profile.schema.json)' }),
+    )
+      .example('$0 profile dst.mig -o dst.json', 'then: vmstate check src.mig --dest dst.json')
+      .example('ssh dst-host cat /tmp/saved.mig | $0 profile - > dst.json', 'from a pipe') as never,
   handler: async (a) => {
     const s = await decodeFile(a.stream, { limits: limitsFrom(a) });
     const text = toJson(profileOf(a.stream, s, a.accel)) + '\n';

@@ -3,12 +3,12 @@ import type { CommandModule } from 'yargs';
 import { decodeFile } from '../../api.js';
 import { regsReport, renderRegs } from '../../report/regs.js';
 import { lookup, renderLookup } from '../../report/lookup.js';
-import { limitsFrom, print, withJson, withLimits } from './common.js';
+import { limitsFrom, print, withJson, withLimits, type OutputArgs } from './common.js';
 import { toJson } from '../format.js';
 import { UsageError } from '../../wire/errors.js';
 import type { Accel } from '../../regs/index.js';
 
-interface Args {
+interface Args extends OutputArgs {
   stream?: string;
   lookup?: string[];
   cpu?: number;
@@ -23,7 +23,7 @@ export const regsCommand: CommandModule<object, Args> = {
   command: 'regs [stream]',
   describe: "list every vCPU's cpreg registers: id, name, value, QEMU field text; or look registers up",
   builder: (y) =>
-    withLimits(withJson(y.positional('stream', { type: 'string', describe: 'stream file, or - for stdin' })))
+    withLimits(withJson(y.positional('stream', { type: 'string', describe: 'stream file or libvirt save image, or - for stdin' })))
       .option('lookup', { type: 'string', array: true, describe: 'names or hex ids (comma-separated) to translate; no stream needed' })
       .option('cpu', { type: 'number', describe: 'only this vCPU (cpu section instance)' })
       .option('accel', { choices: ['tcg', 'kvm'] as const, describe: 'name registers as saved by this accelerator (default: inferred from the list)' })

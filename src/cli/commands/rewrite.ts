@@ -1,7 +1,7 @@
 /** `vmstate rewrite`: copy a stream with edits to its cpu sections (no edits: byte for byte). */
 import type { CommandModule } from 'yargs';
 import { readFile } from 'node:fs/promises';
-import { limitsFrom, withJson, withLimits } from './common.js';
+import { limitsFrom, renderOptions, withJson, withLimits, type OutputArgs } from './common.js';
 import { loadDestination } from '../../destination/load.js';
 import { policiesFrom } from '../../report/check.js';
 import { rewrite } from '../../rewrite/rewrite.js';
@@ -11,7 +11,7 @@ import { toJson } from '../format.js';
 import { LOADER_CHOICES } from './check.js';
 import type { Accel } from '../../regs/index.js';
 
-interface Args {
+interface Args extends OutputArgs {
   stream: string;
   output?: string;
   strip?: string[];
@@ -40,7 +40,7 @@ export const rewriteCommand: CommandModule<object, Args> = {
     withLimits(
       withJson(
         y
-          .positional('stream', { type: 'string', demandOption: true, describe: 'stream file, or - for stdin' })
+          .positional('stream', { type: 'string', demandOption: true, describe: 'stream file or libvirt save image, or - for stdin' })
           .option('output', { alias: 'o', type: 'string', describe: 'output file, or - for stdout (never the input)' })
           .option('strip', { type: 'string', array: true, describe: 'remove these registers (names or hex ids, comma-separated) from every vCPU' })
           .option('policy', { type: 'string', array: true, describe: 'policy JSON file: hidden / safe-missing / require-value registers are removed' })
@@ -60,7 +60,8 @@ export const rewriteCommand: CommandModule<object, Args> = {
       .example('$0 rewrite in.mig -o out.mig', 'byte-identical copy, verified while copying')
       .example('$0 rewrite in.mig -o out.mig --preset kernel-compat-10.1', 'drop VENDOR_HYP_BMAP_2; TCR2_EL1, PIRE0_EL1, PIR_EL1')
       .example('$0 rewrite new.mig -o old.mig --dest saved-on-old.mig --strip-unknown --adopt-dest-values id-regs --strip-unknown-subsections', 'backward migration')
-      .example('cat in.mig | $0 rewrite - -o - --strip TCR2_EL1 > out.mig', 'pipe to pipe') as never,
+      .example('cat in.mig | $0 rewrite - -o - --strip TCR2_EL1 > out.mig', 'pipe to pipe')
+      .example('$0 rewrite guest.save -o fixed.save --preset kernel-compat-10.1', 'a libvirt save image: header and XML kept, stream re-compressed alike') as never,
   handler: async (a) => {
     const limits = limitsFrom(a);
     const files: [string, string][] = [];
@@ -82,9 +83,11 @@ export const rewriteCommand: CommandModule<object, Args> = {
       limits,
     });
     // The stream itself may be on stdout: the report then goes to stderr.
-    const text = a.json ? toJson(rep) : renderRewrite(rep);
+    const to = a.output === '-' ? process.stderr : process.stdout;
+    const text = a.json ? toJson(rep) : renderRewrite(rep, renderOptions(a, to));
     const edits = rep.cpus.some((c) => c.removed.length || c.changed.length || c.droppedSubsections.length);
-    if (a.json || edits || rep.check || a.dryRun) (a.output === '-' ? process.stderr : process.stdout).write(text + '\n');
+    // --quiet: the exit code says it all (the JSON report is still printed when asked for).
+    if (a.json || (!a.quiet && (edits || rep.check || a.dryRun))) to.write(text + '\n');
     if (rep.check?.verdict === 'reject' && !a.force) process.exitCode = 1;
   },
 };
