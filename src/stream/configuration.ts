@@ -17,9 +17,12 @@ const MAX_CAPABILITIES = 64;
  * with the parent as prefix. Returns the name, or null.
  */
 export async function peekSubsection(r: StreamReader, parent: string): Promise<string | null> {
-  if (!(await r.ensure(2)) || r.peekU8() !== 0x05) return null;
+  if (!(await r.ensure(1)) || r.peekU8() !== 0x05) return null;
+  // Input that ends inside what may be a subsection header is cut short (not the parent's end).
+  await r.need(2);
   const n = r.peekU8(1);
-  if (n < parent.length + 1 || !(await r.ensure(2 + n))) return null;
+  if (n < parent.length + 1) return null;
+  await r.need(2 + n);
   const name = r.peek(2 + n).subarray(2).toString('latin1');
   return name.startsWith(parent) ? name : null;
 }

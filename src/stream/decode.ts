@@ -11,7 +11,7 @@ import { Item, MAGIC, STREAM_VERSION, COMMANDS } from './constants.js';
 import type { CommandRecord, Configuration, CpuSection, IterativeSection, RamSummary, SectionRecord, SubsectionRecord, VmdescRecord } from './records.js';
 import { readConfiguration } from './configuration.js';
 import { RamWalker } from './ram.js';
-import { locateVmdesc, parseVmdesc, encodeVmdesc, patchCpuArrays, dropSubsection, type Vmdesc, type VmdescDevice } from './vmdesc.js';
+import { locateVmdesc, parseVmdesc, encodeVmdesc, patchCpuArrays, dropSubsection, vmdescOffsetOf, type Vmdesc, type VmdescBody, type VmdescDevice, type VmdescField } from './vmdesc.js';
 import { walkDevice } from './device-walk.js';
 import { StreamReader } from '../wire/reader.js';
 import type { ByteSource } from '../wire/source.js';
@@ -320,7 +320,39 @@ function pickDevice(v: Vmdesc, k: number, name: string, instance: number, place:
   if (!d || d.name !== name || d.instance_id !== instance) {
     throw new StreamFormatError('BAD_VMDESC', `vmdesc device #${k} is ${d ? `'${d.name}' instance ${d.instance_id}` : 'missing'}, stream has '${name}' instance ${instance}`, place);
   }
+  checkEmptyElements(d);
   return d;
+}
+
+/** Most elements of zero bytes one device description may have (QEMU's have none). */
+const MAX_EMPTY_ELEMENTS = 1 << 16;
+
+/**
+ * A walk by the vmdesc reads one element per described element; elements of
+ * zero bytes (`"size": 0`, or structs with nothing inside) consume no input,
+ * so only the description bounds how often they repeat (`"array_len": 2^53`
+ * would never end). Reject descriptions with more of them than any real one.
+ */
+function checkEmptyElements(dev: VmdescDevice): void {
+  let total = 0;
+  const bytes = (b: VmdescBody | VmdescDevice): number => {
+    let n = (b.subsections ?? []).length; // each subsection has a header on the wire
+    for (const f of b.fields) n += (f.array_len ?? 1) * (f.type === 'struct' && f.struct ? bytes(f.struct) : f.type === 'capability' ? 1 : f.size);
+    return n;
+  };
+  const visit = (b: VmdescBody | VmdescDevice, times: number): void => {
+    for (const f of b.fields as VmdescField[]) {
+      const n = times * (f.array_len ?? 1);
+      const struct = f.type === 'struct' ? f.struct : undefined;
+      if (struct ? bytes(struct) === 0 : f.type !== 'capability' && f.size === 0) total += n;
+      if (total > MAX_EMPTY_ELEMENTS) {
+        throw new StreamFormatError('BAD_VMDESC', `vmdesc of '${dev.name}' instance ${dev.instance_id} describes more than ${MAX_EMPTY_ELEMENTS} elements of zero bytes (field '${f.name}')`, { offset: vmdescOffsetOf(f, vmdescOffsetOf(dev, 0)), section: 'vmdesc' }, { actual: total });
+      }
+      if (struct) visit(struct, n);
+    }
+    for (const sub of b.subsections ?? []) visit(sub, times);
+  };
+  visit(dev, 1);
 }
 
 /**
@@ -335,7 +367,9 @@ async function withWindow<T>(r: StreamReader, limits: DecodeLimits, fn: (buf: Bu
     try {
       return fn(buf, r.offset);
     } catch (e) {
-      if (!(e instanceof TruncatedError) || !more) throw e;
+      if (!(e instanceof TruncatedError)) throw e;
+      // Out of input: named where the input ends, as every other truncation is.
+      if (!more) throw e.place?.offset === r.offset + buf.length ? e : new TruncatedError(Number(e.data.expected), { offset: r.offset + buf.length, section: e.place?.section ?? r.section });
       if (want >= limits.maxBuffer) throw new LimitError('section body', `> ${want}` as unknown as number, limits.maxBuffer, 'maxBuffer', r.place());
       want = Math.min(want * 2, limits.maxBuffer);
     }

@@ -13,6 +13,15 @@ function compressBound(n: number): number {
   return n + (n >>> 12) + (n >>> 14) + (n >>> 25) + 13;
 }
 
+const PAGE_CONT = RamFlag.PAGE | RamFlag.CONTINUE;
+const ZERO_CONT = RamFlag.ZERO | RamFlag.CONTINUE;
+
+function addCounts(s: RamSummary, pages: number, zeros: number, bytes: number): void {
+  s.records.page += pages;
+  s.records.zero += zeros;
+  s.payloadBytes += bytes;
+}
+
 function emptyCounts(): Record<RamKind, number> {
   return { page: 0, zero: 0, xbzrle: 0, compressed: 0, 'multifd-flush': 0 };
 }
@@ -42,16 +51,19 @@ export class RamWalker {
     this.summary = { pageSize, totalBytes: 0, blocks: [], records: emptyCounts(), payloadBytes: 0 };
   }
 
-  /** Walks one START/PART/END body up to and including its EOS word. */
+  /**
+   * Walks one START/PART/END body up to and including its EOS word. Hot path (one turn per
+   * guest page): when the bytes are already buffered nothing is awaited and nothing allocated.
+   */
   async walkBody(r: StreamReader): Promise<void> {
     const s = this.summary;
     const pageSize = s.pageSize;
     for (;;) {
+      this.skimContinued(r);
       const at = r.offset;
-      await r.need(8);
-      const word = r.take(8);
-      const hi = word.readUInt32BE(0);
-      const lo = word.readUInt32BE(4);
+      if (r.available < 8) await r.need(8);
+      const hi = r.be32();
+      const lo = r.be32();
       const flags = lo & this.mask;
       // Page-aligned value; block offsets and sizes stay far below 2^53.
       const value = hi * 0x1_0000_0000 + (lo - flags);
@@ -66,16 +78,16 @@ export class RamWalker {
           s.records['multifd-flush']++;
           continue;
         case RamFlag.ZERO: {
-          const b = await this.block(r, flags, value, at);
-          await r.need(1);
+          const b = this.continued(flags, value) ?? (await this.block(r, flags, value, at));
+          if (r.available < 1) await r.need(1);
           r.u8();
           b.records.zero++;
           s.records.zero++;
           continue;
         }
         case RamFlag.PAGE: {
-          const b = await this.block(r, flags, value, at);
-          await r.pass(pageSize);
+          const b = this.continued(flags, value) ?? (await this.block(r, flags, value, at));
+          if (!r.passBuffered(pageSize)) await r.pass(pageSize);
           b.records.page++;
           s.records.page++;
           s.payloadBytes += pageSize;
@@ -113,6 +125,51 @@ export class RamWalker {
           throw new StreamFormatError('BAD_RAM', `unknown combination of RAM flags 0x${flags.toString(16)}`, r.place(at), { actual: flags });
       }
     }
+  }
+
+  /**
+   * The bulk of a RAM body: runs of CONTINUE page and zero records of the current block that lie
+   * wholly inside the reader's current chunk, walked in place with no call per record. Stops at
+   * anything else (another kind, a named block, an offset out of range, the chunk's end), which
+   * the general path then reads or reports; each record is checked exactly as there.
+   */
+  private skimContinued(r: StreamReader): void {
+    const b = this.last;
+    const c = r.chunk;
+    if (b === null || c === undefined) return;
+    const pageSize = this.summary.pageSize;
+    const mask = this.mask;
+    const limit = b.length;
+    const end = c.length;
+    const start = r.chunkPos;
+    let p = start;
+    let pages = 0;
+    let zeros = 0;
+    while (end - p >= 9) {
+      const lo = c.readUInt32BE(p + 4);
+      const flags = lo & mask;
+      const value = c.readUInt32BE(p) * 0x1_0000_0000 + (lo - flags);
+      if (value >= limit) break;
+      if (flags === PAGE_CONT) {
+        if (end - p < 8 + pageSize) break;
+        p += 8 + pageSize;
+        pages++;
+      } else if (flags === ZERO_CONT) {
+        p += 9;
+        zeros++;
+      } else break;
+    }
+    if (p === start) return;
+    r.consumeInChunk(p - start);
+    b.records.page += pages;
+    b.records.zero += zeros;
+    addCounts(this.summary, pages, zeros, pages * pageSize);
+  }
+
+  /** The record's block when that needs no reading or error (CONTINUE, offset inside); else null. */
+  private continued(flags: number, offset: number): RamBlock | null {
+    const b = this.last;
+    return flags & RamFlag.CONTINUE && b !== null && offset < b.length ? b : null;
   }
 
   /** Resolves the record's block: named unless CONTINUE, and the offset must lie inside it. */

@@ -27,16 +27,28 @@ export interface ErrorPlace {
   section: string;
 }
 
+/**
+ * Names read from the input (section idstrs, RAM block names, subsection
+ * names) can hold any byte: control characters are escaped (`\x0a`) so that a
+ * message and its section stay one printable line.
+ */
+function printable(s: string): string {
+  return s.replace(/[\x00-\x1f\x7f-\x9f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+}
+
 /** Base class of every error vmstate raises on purpose. */
 export class VmstateError extends Error {
   override readonly name: string = 'VmstateError';
+  readonly place?: ErrorPlace;
   constructor(
     readonly code: ErrorCode,
     message: string,
-    readonly place?: ErrorPlace,
+    place?: ErrorPlace,
     readonly data: { expected?: unknown; actual?: unknown; [k: string]: unknown } = {},
   ) {
-    super(place ? `${message} (at byte ${place.offset}, in ${place.section})` : message);
+    const at = place && { offset: place.offset, section: printable(place.section) };
+    super(at ? `${printable(message)} (at byte ${at.offset}, in ${at.section})` : printable(message));
+    this.place = at;
   }
 }
 

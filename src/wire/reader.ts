@@ -6,6 +6,10 @@
  * chunks. Large spans (guest RAM pages) are consumed with {@link pass}, which
  * never copies: consumed bytes go to the optional tap as slices of the input
  * chunks, in order, so a rewrite copies everything it does not edit.
+ *
+ * A consumed chunk goes back to the source for reuse ({@link ByteSource.release})
+ * unless a slice of it may still be referenced: one handed out by `peek`/`take`,
+ * or one given to the tap that the tap has not confirmed as written.
  */
 import { LimitError, TruncatedError, VmstateError, type ErrorPlace } from './errors.js';
 import type { ByteSource } from './source.js';
@@ -15,6 +19,8 @@ export interface Tap {
   write(chunk: Buffer): void;
   /** Resolves when the receiver can take more; called before each source read. */
   drain(): Promise<void>;
+  /** Calls `fn` once nothing written so far is referenced by the receiver any more (optional; may never call it). */
+  onWritten?(fn: () => void): void;
 }
 
 /** Reader over one stream. All offsets are absolute input offsets. */
@@ -31,6 +37,10 @@ export class StreamReader {
   private buffered = 0;
   private ended = false;
   private tap: Tap | null = null;
+  /** A slice of chunks[0] was handed out by peek/take: the chunk must not be reused. */
+  private headPinned = false;
+  /** The tap that was given slices of chunks[0], if any. */
+  private headTap: Tap | null = null;
 
   constructor(readonly source: ByteSource) {}
 
@@ -57,7 +67,9 @@ export class StreamReader {
       this.feedTap();
       await this.tap.drain();
     }
-    const c = await this.source.read();
+    let c: Buffer | null;
+    do c = await this.source.read();
+    while (c && c.length === 0);
     if (!c) {
       this.ended = true;
       return false;
@@ -98,7 +110,10 @@ export class StreamReader {
   peek(n: number): Buffer {
     if (n > this.buffered) throw new TruncatedError(n - this.buffered, this.place(this.offset + this.buffered));
     const first = this.chunks[0];
-    if (first && first.length - this.pos >= n) return first.subarray(this.pos, this.pos + n);
+    if (first && first.length - this.pos >= n) {
+      this.headPinned = true;
+      return first.subarray(this.pos, this.pos + n);
+    }
     const out = Buffer.allocUnsafe(n);
     let done = 0;
     let p = this.pos;
@@ -121,19 +136,44 @@ export class StreamReader {
       const k = Math.min(c.length - this.pos, n);
       this.pos += k;
       n -= k;
-      if (this.pos === c.length) {
-        if (this.tap && this.fed < c.length) this.tap.write(this.fed === 0 ? c : c.subarray(this.fed));
-        this.chunks.shift();
-        this.pos = 0;
-        this.fed = 0;
-      }
+      if (this.pos === c.length) this.shiftHead();
     }
+  }
+
+  /** Consumes `n` bytes that lie inside chunks[0] (`c`); the fast path of the small reads. */
+  private step(c: Buffer, n: number): void {
+    this.pos += n;
+    this.offset += n;
+    this.buffered -= n;
+    if (this.pos === c.length) this.shiftHead();
+  }
+
+  /** Retires the fully consumed chunks[0]: its unfed rest goes to the tap, its memory back to the source. */
+  private shiftHead(): void {
+    const c = this.chunks.shift()!;
+    if (this.tap && this.fed < c.length) {
+      this.tap.write(this.fed === 0 ? c : c.subarray(this.fed));
+      this.headTap = this.tap;
+    }
+    const tap = this.headTap;
+    const pinned = this.headPinned;
+    this.pos = 0;
+    this.fed = 0;
+    this.headTap = null;
+    this.headPinned = false;
+    const src = this.source;
+    if (pinned || !src.release) return;
+    if (!tap) src.release(c);
+    else tap.onWritten?.(() => src.release!(c));
   }
 
   /** Feeds the tap everything consumed so far. */
   private feedTap(): void {
     const c = this.chunks[0];
-    if (this.tap && c && this.fed < this.pos) this.tap.write(c.subarray(this.fed, this.pos));
+    if (this.tap && c && this.fed < this.pos) {
+      this.tap.write(c.subarray(this.fed, this.pos));
+      this.headTap = this.tap;
+    }
     this.fed = this.pos;
   }
 
@@ -150,19 +190,84 @@ export class StreamReader {
     return this.take(n);
   }
 
+  // The fixed-size reads (bytes must be available) read straight from the current chunk when
+  // it holds them: no slice, no allocation. Only a read straddling two chunks copies.
   u8(): number {
+    const c = this.chunks[0];
+    if (c !== undefined && this.pos < c.length) {
+      const v = c[this.pos]!;
+      this.step(c, 1);
+      return v;
+    }
     const v = this.peekU8();
     this.advance(1);
     return v;
   }
   be16(): number {
+    const c = this.chunks[0];
+    if (c !== undefined && c.length - this.pos >= 2) {
+      const v = c.readUInt16BE(this.pos);
+      this.step(c, 2);
+      return v;
+    }
     return this.take(2).readUInt16BE(0);
   }
   be32(): number {
+    const c = this.chunks[0];
+    if (c !== undefined && c.length - this.pos >= 4) {
+      const v = c.readUInt32BE(this.pos);
+      this.step(c, 4);
+      return v;
+    }
     return this.take(4).readUInt32BE(0);
   }
   be64(): bigint {
+    const c = this.chunks[0];
+    if (c !== undefined && c.length - this.pos >= 8) {
+      const v = c.readBigUInt64BE(this.pos);
+      this.step(c, 8);
+      return v;
+    }
     return this.take(8).readBigUInt64BE(0);
+  }
+
+  /**
+   * The chunk the next unread byte is in (undefined when nothing is buffered), for a parser
+   * that walks many small records in place: it reads `chunk[chunkPos..chunk.length)` and then
+   * consumes what it parsed with {@link consumeInChunk}. Reading it does not pin the chunk,
+   * so nothing read from it may be kept beyond that call.
+   */
+  get chunk(): Buffer | undefined {
+    return this.chunks[0];
+  }
+  /** Position of the next unread byte inside {@link chunk}. */
+  get chunkPos(): number {
+    return this.pos;
+  }
+  /** Consumes `n` bytes that lie inside {@link chunk} (like {@link pass}: they go to the tap). */
+  consumeInChunk(n: number): void {
+    const c = this.chunks[0];
+    if (c === undefined || n < 0 || n > c.length - this.pos) {
+      throw new RangeError(`consumeInChunk(${n}): only ${c ? c.length - this.pos : 0} bytes in the current chunk`);
+    }
+    this.step(c, n);
+  }
+
+  /**
+   * Consumes `n` bytes like {@link pass}, synchronously, when all of them are available
+   * already; returns false (consuming nothing) when they are not.
+   */
+  passBuffered(n: number): boolean {
+    if (n > this.buffered) return false;
+    const c = this.chunks[0];
+    if (c !== undefined && c.length - this.pos > n) {
+      this.pos += n;
+      this.offset += n;
+      this.buffered -= n;
+    } else {
+      this.advance(n);
+    }
+    return true;
   }
 
   /** Consumes `n` bytes without holding them: they go to the tap, or are skipped (seeking when possible). */
@@ -197,10 +302,16 @@ export class StreamReader {
 
   /** Reads a str8 (u8 length + bytes) as latin1 text. */
   async str8(): Promise<string> {
-    await this.need(1);
+    if (this.buffered < 1) await this.need(1);
     const n = this.peekU8();
-    await this.need(1 + n);
-    this.advance(1);
+    if (this.buffered < 1 + n) await this.need(1 + n);
+    this.u8();
+    const c = this.chunks[0];
+    if (c !== undefined && c.length - this.pos >= n) {
+      const s = c.toString('latin1', this.pos, this.pos + n);
+      this.step(c, n);
+      return s;
+    }
     return this.take(n).toString('latin1');
   }
 
