@@ -4,24 +4,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { vmstate } from './helpers/cli.js';
 import { SAMPLES_DIR } from './helpers/samples.js';
-import { rewriteFile } from '../src/api.js';
+import { withExtra } from './helpers/edit.js';
 
 const sample = (p: string) => join(SAMPLES_DIR, p);
 const dir = mkdtempSync(join(tmpdir(), 'vmstate-check-'));
 const MAX72 = sample('qemu-7.2/virt-7.2_max.mig');
 
-/** A copy of `src` with extra registers inserted in sorted position on every vCPU. */
-async function withExtra(src: string, name: string, extra: [bigint, bigint][]): Promise<string> {
-  const out = join(dir, name);
-  await rewriteFile(src, out, {
-    editCpu: (c) => {
-      const pairs = c.ids.map((id, i) => [id, c.values[i]!] as [bigint, bigint]).concat(extra);
-      pairs.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
-      return { ids: pairs.map((p) => p[0]), values: pairs.map((p) => p[1]) };
-    },
-  });
-  return out;
-}
 
 function check(args: string[]) {
   const r = vmstate(['check', ...args, '--json']);
@@ -72,9 +60,9 @@ describe('check: destination from a stream, a profile, a list', () => {
 describe('check: the seed cases, with and without the matching preset', () => {
   let bmap: string, pir: string, dbg: string;
   beforeAll(async () => {
-    bmap = await withExtra(MAX72, 'bmap2.mig', [[0x6030000000160003n, 0n]]);
-    pir = await withExtra(MAX72, 'pir.mig', [[0x603000000013c103n, 0n], [0x603000000013c512n, 0n], [0x603000000013c513n, 0n]]);
-    dbg = await withExtra(sample('qemu-10.0/virt-7.2_cortex-a57.mig'), 'dbg.mig', [[0x40200000200e0298n, 0n]]);
+    bmap = await withExtra(MAX72, dir, 'bmap2.mig', [[0x6030000000160003n, 0n]]);
+    pir = await withExtra(MAX72, dir, 'pir.mig', [[0x603000000013c103n, 0n], [0x603000000013c512n, 0n], [0x603000000013c513n, 0n]]);
+    dbg = await withExtra(sample('qemu-10.0/virt-7.2_cortex-a57.mig'), dir, 'dbg.mig', [[0x40200000200e0298n, 0n]]);
   });
 
   it('VENDOR_HYP_BMAP_2 only in the stream', () => {

@@ -7,6 +7,7 @@ import { analyserJson, parseJsonPreservingOrder, qemuJson } from '../src/stream/
 import { locateVmdesc, parseVmdesc, type Vmdesc, type VmdescDevice } from '../src/stream/vmdesc.js';
 import { StreamFormatError, TruncatedError, UnsupportedError, VmstateError } from '../src/wire/errors.js';
 import { sampleBytes, samplePaths } from './helpers/samples.js';
+import { thrown } from './helpers/edit.js';
 
 // ---------------------------------------------------------------------------
 // Byte builders
@@ -19,16 +20,6 @@ const str8 = (s: string) => Buffer.concat([u8(s.length), Buffer.from(s, 'latin1'
 const sub = (name: string, version: number, body: Buffer) => Buffer.concat([u8(0x05), str8(name), be32(version), body]);
 const cat = (...b: Buffer[]) => Buffer.concat(b);
 
-/** Expects `fn` to throw a VmstateError subclass; returns it. */
-function thrown(fn: () => unknown): VmstateError {
-  try {
-    fn();
-  } catch (e) {
-    expect(e).toBeInstanceOf(VmstateError);
-    return e as VmstateError;
-  }
-  throw new Error('expected an error');
-}
 
 // ---------------------------------------------------------------------------
 // Synthetic bodies

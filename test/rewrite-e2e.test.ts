@@ -11,7 +11,7 @@ import { spawnSync } from 'node:child_process';
 import { vmstate } from './helpers/cli.js';
 import { SAMPLES_DIR } from './helpers/samples.js';
 import { qemuLoad, qemuVersion } from './helpers/qemu.js';
-import { rewriteFile } from '../src/api.js';
+import { withExtra } from './helpers/edit.js';
 
 const sample = (p: string) => join(SAMPLES_DIR, p);
 const dir = mkdtempSync(join(tmpdir(), 'vmstate-e2e-'));
@@ -19,18 +19,6 @@ const GOLDEN = join(import.meta.dirname, 'golden', 'rewrite');
 const BMAP2 = 0x6030000000160003n;
 const PIR3: [bigint, bigint][] = [[0x603000000013c103n, 0n], [0x603000000013c512n, 0n], [0x603000000013c513n, 0n]];
 
-/** A copy of `src` with registers inserted in sorted position on every vCPU (a hand edit). */
-async function withExtra(src: string, name: string, extra: [bigint, bigint][]): Promise<string> {
-  const out = join(dir, name);
-  await rewriteFile(src, out, {
-    editCpu: (c) => {
-      const pairs = c.ids.map((id, i) => [id, c.values[i]!] as [bigint, bigint]).concat(extra);
-      pairs.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
-      return { ids: pairs.map((p) => p[0]), values: pairs.map((p) => p[1]) };
-    },
-  });
-  return out;
-}
 
 function rewrite(input: string, name: string, args: string[]): string {
   const out = join(dir, name);
@@ -47,9 +35,9 @@ describe('hand-edited QEMU 7.2 streams with registers the destination lacks', ()
   const MAX = sample('qemu-7.2/virt-7.2_max.mig');
   let bmap: string, pir: string, both: string;
   beforeAll(async () => {
-    bmap = await withExtra(MAX, 'bmap2.mig', [[BMAP2, 0n]]);
-    pir = await withExtra(MAX, 'pir.mig', PIR3);
-    both = await withExtra(sample('qemu-7.2/virt-7.2_cortex-a57.mig'), 'both.mig', [...PIR3, [BMAP2, 0n]]);
+    bmap = await withExtra(MAX, dir, 'bmap2.mig', [[BMAP2, 0n]]);
+    pir = await withExtra(MAX, dir, 'pir.mig', PIR3);
+    both = await withExtra(sample('qemu-7.2/virt-7.2_cortex-a57.mig'), dir, 'both.mig', [...PIR3, [BMAP2, 0n]]);
   });
 
   it('are rejected by QEMU 7.2 as they are, and check says so', () => {
@@ -78,7 +66,7 @@ describe('hand-edited QEMU 7.2 streams with registers the destination lacks', ()
   }
 
   it('refuses VENDOR_HYP_BMAP_2 with a non-zero value under qemu-11.1-host: exit 1, no output file', async () => {
-    const bad = await withExtra(MAX, 'bmap2-1.mig', [[BMAP2, 1n]]);
+    const bad = await withExtra(MAX, dir, 'bmap2-1.mig', [[BMAP2, 1n]]);
     const out = join(dir, 'refused.mig');
     const r = vmstate(['rewrite', bad, '-o', out, '--preset', 'qemu-11.1-host']);
     expect(r.code).toBe(1);

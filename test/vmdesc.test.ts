@@ -16,18 +16,10 @@ import {
 } from '../src/stream/vmdesc.js';
 import { LimitError, StreamFormatError, VmstateError } from '../src/wire/errors.js';
 import { sampleBytes, samplePaths } from './helpers/samples.js';
+import { thrown } from './helpers/edit.js';
 
 const be32 = (v: number) => { const b = Buffer.alloc(4); b.writeUInt32BE(v); return b; };
 
-function thrown(fn: () => unknown): VmstateError {
-  try {
-    fn();
-  } catch (e) {
-    expect(e).toBeInstanceOf(VmstateError);
-    return e as VmstateError;
-  }
-  throw new Error('expected an error');
-}
 
 /** A vmdesc item for `json`, preceded by the EOF byte. */
 const item = (json: string) => Buffer.concat([Buffer.from([0x00, 0x06]), be32(Buffer.byteLength(json)), Buffer.from(json)]);

@@ -3,13 +3,11 @@
  * given several streams, one summary line each (checked in parallel worker threads).
  */
 import type { CommandModule } from 'yargs';
-import { readFile } from 'node:fs/promises';
 import { loadDestination } from '../../destination/load.js';
-import { policiesFrom, renderCheck } from '../../report/check.js';
+import { renderCheck } from '../../report/check.js';
 import { UsageError } from '../../wire/errors.js';
-import { limitsFrom, print, renderOptions, withJson, withLimits, type OutputArgs } from './common.js';
+import { limitsFrom, print, renderOptions, withJson, withLimits, type OutputArgs, policiesFromArgs, withPolicies } from './common.js';
 import { toJson } from '../format.js';
-import { presetNames } from '../../policy/index.js';
 import type { Accel } from '../../regs/index.js';
 import { batchExitCode, checkMany, checkOne, renderBatch, type CheckJob } from '../batch.js';
 
@@ -34,13 +32,10 @@ export const checkCommand: CommandModule<object, Args> = {
   command: 'check <stream..>',
   describe: 'predict whether a destination QEMU would load the stream(s), naming every reason',
   builder: (y) =>
-    withLimits(withJson(y.positional('stream', { type: 'string', array: true, demandOption: true, describe: 'stream files or libvirt save images (- for stdin: one stream only)' })))
+    withPolicies(withLimits(withJson(y.positional('stream', { type: 'string', array: true, demandOption: true, describe: 'stream files or libvirt save images (- for stdin: one stream only)' }))))
       .option('dest', { type: 'string', demandOption: true, describe: 'destination: a stream saved there, a `vmstate profile` JSON, or a list of hex ids' })
       .option('loader', { type: 'string', choices: LOADER_CHOICES, default: 'legacy', describe: 'destination QEMU load semantics' })
       .option('accel', { choices: ['tcg', 'kvm'] as const, describe: "destination accelerator (default: inferred from the destination's list)" })
-      .option('policy', { type: 'string', array: true, describe: 'policy JSON file (schemas/policy.schema.json); repeatable' })
-      .option('compat', { type: 'string', array: true, describe: "QEMU property, e.g. 'x-mig-safe-missing-regs=0x603000000013c103'; repeatable" })
-      .option('preset', { type: 'string', array: true, choices: presetNames(), describe: 'built-in policy preset; repeatable' })
       .option('jobs', { alias: 'j', type: 'number', describe: 'with several streams: worker threads (default: one per core)' })
       .example('$0 check src.mig --dest dst.mig', 'would QEMU 7.2…10.2 on the destination load it?')
       .example('$0 check src.mig --dest dst.mig --loader qemu-11.1 --preset qemu-11.1-host', 'with QEMU 11.1 and its host tolerances')
@@ -53,9 +48,7 @@ export const checkCommand: CommandModule<object, Args> = {
     if (a.jobs !== undefined && !(Number.isInteger(a.jobs) && a.jobs >= 1)) throw new UsageError('--jobs must be a positive integer');
     const limits = limitsFrom(a);
     const dest = await loadDestination(a.dest, limits);
-    const files: [string, string][] = [];
-    for (const f of a.policy ?? []) files.push([f, await readFile(f, 'utf8')]);
-    const job: CheckJob = { dest, loader: a.loader, accel: a.accel, policies: policiesFrom({ files, compat: a.compat, presets: a.preset }), limits };
+    const job: CheckJob = { dest, loader: a.loader, accel: a.accel, policies: await policiesFromArgs(a), limits };
     if (streams.length === 1) {
       const rep = await checkOne(streams[0]!, job);
       print(a.json ? toJson(rep) : renderCheck(rep, renderOptions(a)));

@@ -1,5 +1,9 @@
 /** Options and helpers shared by several commands. */
 import type { Argv } from 'yargs';
+import { readFile } from 'node:fs/promises';
+import { presetNames, type Policy } from '../../policy/index.js';
+import { policiesFrom } from '../../report/check.js';
+import { VmstateError } from '../../wire/errors.js';
 import type { DecodeLimits } from '../../stream/decode.js';
 import { styleFor, type RenderOptions } from '../format.js';
 
@@ -39,4 +43,32 @@ export interface OutputArgs {
 /** Text rendering options for output to `stream` (standard output by default). */
 export function renderOptions(a: OutputArgs, stream: { isTTY?: boolean } = process.stdout): RenderOptions {
   return { quiet: !!a.quiet, style: styleFor({ isTTY: stream.isTTY, env: process.env, flag: a.color }) };
+}
+
+/** Where policies come from: `--policy` files, `--compat` QEMU properties, `--preset` names. */
+export interface PolicyArgs {
+  policy?: string[];
+  compat?: string[];
+  preset?: string[];
+}
+
+/** `--policy`, `--compat`, `--preset` (check and rewrite). */
+export function withPolicies<T>(y: Argv<T>) {
+  return y
+    .option('policy', { type: 'string', array: true, describe: 'policy JSON file (schemas/policy.schema.json); repeatable' })
+    .option('compat', { type: 'string', array: true, describe: "QEMU property, e.g. 'x-mig-safe-missing-regs=0x603000000013c103'; repeatable" })
+    .option('preset', { type: 'string', array: true, choices: presetNames(), describe: 'built-in policy preset; repeatable' });
+}
+
+/** The policies named by {@link withPolicies} options. */
+export async function policiesFromArgs(a: PolicyArgs): Promise<Policy[]> {
+  const files: [string, string][] = [];
+  for (const f of a.policy ?? []) {
+    try {
+      files.push([f, await readFile(f, 'utf8')]);
+    } catch (e) {
+      throw new VmstateError('IO', `cannot read policy ${f}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    }
+  }
+  return policiesFrom({ files, compat: a.compat, presets: a.preset });
 }

@@ -1,12 +1,9 @@
 /** `vmstate rewrite`: copy a stream with edits to its cpu sections (no edits: byte for byte). */
 import type { CommandModule } from 'yargs';
-import { readFile } from 'node:fs/promises';
-import { limitsFrom, renderOptions, withJson, withLimits, type OutputArgs } from './common.js';
+import { limitsFrom, renderOptions, withJson, withLimits, type OutputArgs, policiesFromArgs, withPolicies } from './common.js';
 import { loadDestination } from '../../destination/load.js';
-import { policiesFrom } from '../../report/check.js';
 import { rewrite } from '../../rewrite/rewrite.js';
 import { renderRewrite } from '../../report/rewrite.js';
-import { presetNames } from '../../policy/index.js';
 import { toJson } from '../format.js';
 import { LOADER_CHOICES } from './check.js';
 import type { Accel } from '../../regs/index.js';
@@ -37,15 +34,12 @@ export const rewriteCommand: CommandModule<object, Args> = {
   command: 'rewrite <stream>',
   describe: 'copy a stream, removing ignorable registers (and, when asked, adopting destination values) so the destination loads it',
   builder: (y) =>
-    withLimits(
+    withPolicies(withLimits(
       withJson(
         y
           .positional('stream', { type: 'string', demandOption: true, describe: 'stream file or libvirt save image, or - for stdin' })
           .option('output', { alias: 'o', type: 'string', describe: 'output file, or - for stdout (never the input)' })
           .option('strip', { type: 'string', array: true, describe: 'remove these registers (names or hex ids, comma-separated) from every vCPU' })
-          .option('policy', { type: 'string', array: true, describe: 'policy JSON file: hidden / safe-missing / require-value registers are removed' })
-          .option('compat', { type: 'string', array: true, describe: "QEMU property, e.g. 'x-mig-hidden-regs=0x6030000000160003'" })
-          .option('preset', { type: 'string', array: true, choices: presetNames(), describe: 'built-in policy preset' })
           .option('dest', { type: 'string', describe: 'destination (stream saved there, profile, or id list): re-checks the result' })
           .option('strip-unknown', { type: 'boolean', default: false, describe: 'remove every register the destination does not have (needs --dest)' })
           .option('adopt-dest-values', { type: 'string', array: true, describe: "give these registers (or 'id-regs') the destination's values (needs --dest)" })
@@ -56,7 +50,7 @@ export const rewriteCommand: CommandModule<object, Args> = {
           .option('loader', { type: 'string', choices: LOADER_CHOICES, default: 'legacy', describe: 'destination load semantics for the re-check' })
           .option('accel', { choices: ['tcg', 'kvm'] as const, describe: 'accelerator for register names (default: the destination\'s, else tcg)' }),
       ),
-    )
+    ))
       .example('$0 rewrite in.mig -o out.mig', 'byte-identical copy, verified while copying')
       .example('$0 rewrite in.mig -o out.mig --preset kernel-compat-10.1', 'drop VENDOR_HYP_BMAP_2; TCR2_EL1, PIRE0_EL1, PIR_EL1')
       .example('$0 rewrite new.mig -o old.mig --dest saved-on-old.mig --strip-unknown --adopt-dest-values id-regs --strip-unknown-subsections', 'backward migration')
@@ -64,14 +58,12 @@ export const rewriteCommand: CommandModule<object, Args> = {
       .example('$0 rewrite guest.save -o fixed.save --preset kernel-compat-10.1', 'a libvirt save image: header and XML kept, stream re-compressed alike') as never,
   handler: async (a) => {
     const limits = limitsFrom(a);
-    const files: [string, string][] = [];
-    for (const f of a.policy ?? []) files.push([f, await readFile(f, 'utf8')]);
     const rep = await rewrite({
       input: a.stream,
       output: a.output,
       dryRun: a.dryRun,
       strip: a.strip,
-      policies: policiesFrom({ files, compat: a.compat, presets: a.preset }),
+      policies: await policiesFromArgs(a),
       dest: a.dest ? await loadDestination(a.dest, limits) : undefined,
       stripUnknown: a.stripUnknown,
       adopt: a.adoptDestValues,
