@@ -90,6 +90,8 @@ export interface DecodedStream {
 }
 
 const WINDOW = 64 << 10;
+/** First tail read when looking for the vmdesc of a seekable input. */
+const TAIL_FIRST = 1 << 20;
 const EMPTY = Buffer.alloc(0);
 
 /** Decodes (and, with `output`, copies and edits) one stream in a single pass. */
@@ -108,13 +110,19 @@ export async function decodeStream(source: ByteSource, opts: DecodeOptions = {})
   let vmdescAt: VmdescRecord | null = null;
   let vmdescLooked = false;
   if (source.size !== undefined && source.readAt) {
+    // Real vmdescs are tens of KiB: look in a small tail first, widen only when needed.
     const total = source.size;
-    const tailLen = Math.min(total, limits.maxVmdesc + 16);
-    const tail = await source.readAt(total - tailLen, tailLen);
-    const found = locateVmdesc(tail, total - tailLen, total);
-    if (found) {
-      vmdescAt = found;
-      vmdesc = parseVmdesc(tail.subarray(found.offset + 5 - (total - tailLen), found.offset + 5 - (total - tailLen) + found.length), found.offset + 5);
+    for (let want = TAIL_FIRST; ; want *= 4) {
+      const tailLen = Math.min(total, want, limits.maxVmdesc + 16);
+      const tail = await source.readAt(total - tailLen, tailLen);
+      const found = locateVmdesc(tail, total - tailLen, total);
+      if (found) {
+        vmdescAt = found;
+        const at = found.offset + 5 - (total - tailLen);
+        vmdesc = parseVmdesc(tail.subarray(at, at + found.length), found.offset + 5);
+        break;
+      }
+      if (tailLen === total || tailLen === limits.maxVmdesc + 16) break;
     }
     vmdescLooked = true;
   }
