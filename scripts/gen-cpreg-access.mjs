@@ -3,7 +3,7 @@
 // read-back (`write_list_to_cpustate`: raw write, then raw read, compare) treats each migrated
 // system register, taken from QEMU's own ARMCPRegInfo definitions.
 //
-//   node scripts/gen-cpreg-access.mjs [7.2=<qemu-7.2 tree>] [10.x=<qemu-10.x tree>]
+//   node scripts/gen-cpreg-access.mjs [7.2=<qemu-7.2 tree>] [10.x=<qemu-10.x tree>] [--keys=FILE]
 //
 // Defaults: 7.2=/work/qemu-src/7.2/qemu-7.2+dfsg  10.x=/work/qemu-src/10.2.2/qemu-10.2.2+ds
 // (Debian source packages 1:7.2+dfsg and 1:10.2.2+ds). QEMU 11.1's tree is not available as a
@@ -24,6 +24,11 @@
 //   rawfn     a .raw_writefn other than raw_write
 //   plain     raw_write into .fieldoffset (or .raw_writefn = raw_write)
 //
+// A definition inside `for (x = A; x < B; x++)` whose encoding field is `x` is expanded (the
+// AArch32 RAZ ID space). Definitions built with other loop expressions are listed on stderr and
+// left out: the debug breakpoint/watchpoint registers (.raw_writefn = raw_write) and the PMU
+// event counters/types (raw writes that store the value), all of which read back as plain.
+//
 // Registers are keyed by QEMU's 32-bit cpreg key (ENCODE_AA64_CP_REG / ENCODE_CP_REG with the NS
 // bit), the key `get_arm_cp_reginfo(kvm_to_cpreg_id(id))` looks up. A key defined with several
 // kinds (CPU-specific definitions of one encoding) keeps the "least raw-writable" kind in this
@@ -40,7 +45,12 @@ const TREES = {
   '7.2': '/work/qemu-src/7.2/qemu-7.2+dfsg',
   '10.x': '/work/qemu-src/10.2.2/qemu-10.2.2+ds',
 };
+let keysOut = null;
 for (const a of process.argv.slice(2)) {
+  if (a.startsWith('--keys=')) {
+    keysOut = a.slice(7);
+    continue;
+  }
   const m = /^(7\.2|10\.x)=(.+)$/.exec(a);
   if (!m) throw new Error(`usage: gen-cpreg-access.mjs [7.2=DIR] [10.x=DIR] (got ${a})`);
   TREES[m[1]] = resolve(m[2]);
@@ -275,13 +285,15 @@ function tableFor(tree) {
     const kind = present[0];
     if (kind !== 'plain') kinds[kind].push(key);
   }
-  return { kinds, mixed, unresolved, defs, keys: byKey.size };
+  return { kinds, mixed, unresolved, defs, keys: byKey.size, all: [...byKey.keys()].sort((a, b) => a - b) };
 }
 
 const tables = {};
+const allKeys = {};
 for (const [gen, tree] of Object.entries(TREES)) {
   const t = tableFor(tree);
   tables[gen] = t.kinds;
+  allKeys[gen] = t.all;
   process.stderr.write(
     `${gen}: ${t.defs} definitions, ${t.keys} migrated keys; ` +
       KIND_ORDER.filter((k) => k !== 'plain').map((k) => `${k} ${t.kinds[k].length}`).join(', ') +
@@ -320,4 +332,6 @@ for (const [gen, k] of Object.entries(tables)) {
 }
 out += '};\n';
 writeFileSync(OUT, out);
+// --keys=FILE: every migrated key found, per generation (to check a stream's ids for coverage)
+if (keysOut) writeFileSync(keysOut, JSON.stringify(allKeys));
 process.stderr.write(`wrote ${OUT}\n`);

@@ -4,11 +4,15 @@
 QEMU's arm_init_cpreg_list() allocates cpu->cpreg_values with g_new() and never fills it on a
 destination; cpu_post_load() copies only the registers present in the incoming stream, so a
 register missing from the stream is raw-written (write_list_to_cpustate) from whatever that
-memory held. This script starts the destination QEMU paused with `-incoming defer`, finds each
+memory held. This script starts the destination QEMU the way samples/qmp-save.py does for a load (-S
+-nodefaults -display none -qmp unix:SCRATCH/qmp.sock,server=on,wait=off -incoming
+"exec:cat SCRATCH/incoming.mig", SCRATCH a mkdtemp directory under the tree's /tmp), with
+incoming.mig a FIFO nobody writes, so the load never starts. The heap layout, and so the slots,
+depend on the command line: measure with the options the loads use. It then finds each
 vCPU's sorted cpreg index array (the destination's own id list) in the process heap through
 /proc/PID/mem, follows the pointer next to it in ARMCPU (cpreg_indexes, then cpreg_values, then
 cpreg_array_len) and reads the value slots. It does this for several -smp/-m configurations and
-merges every vCPU's slots: a slot is recorded as its value when all runs agree, `w` when every
+merges every vCPU's slots over repeated runs (--repeat): a slot is recorded as its value when all runs agree, `w` when every
 run saw a value of 2^32 or more (heap pointers, text, which vary with ASLR), `?` otherwise.
 
 Needs root (reading another process's memory; --chroot). Usage:
@@ -26,9 +30,12 @@ import hashlib
 import json
 import os
 import re
+import shutil
+import signal
 import struct
 import subprocess
 import sys
+import tempfile
 import time
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -54,7 +61,8 @@ def digest(ids):
 
 
 def read_slots(argv, ids, wait):
-    p = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    p = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                         start_new_session=True)
     try:
         time.sleep(wait)
         if p.poll() is not None:
@@ -88,7 +96,11 @@ def read_slots(argv, ids, wait):
                     images.append(struct.unpack("<%dQ" % len(ids), mem.read(8 * len(ids))))
         return images
     finally:
-        p.kill()
+        # QEMU and the `cat` it started (blocked opening the FIFO): the whole session
+        try:
+            os.killpg(p.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
         p.wait()
 
 
@@ -113,7 +125,7 @@ def write_ts(data):
         "export interface SlotImage {",
         "  /** `qemu-system-aarch64 --version`, first line. */",
         "  qemu: string;",
-        "  /** The destination command lines measured (each with -S -nodefaults -incoming defer). */",
+        "  /** The destination options measured (with samples/qmp-save.py's -S -nodefaults -qmp -incoming). */",
         "  runs: readonly string[];",
         "  count: number;",
         "  /** SHA-256 of the ids, each as `0x` + 16 lowercase hex digits and a newline. */",
@@ -150,6 +162,7 @@ def main():
     ap.add_argument("-c", dest="cpu", required=True)
     ap.add_argument("-s", dest="stream", required=True)
     ap.add_argument("--wait", type=float, default=3.0)
+    ap.add_argument("--repeat", type=int, default=3, help="runs per configuration (default 3)")
     ap.add_argument("--update", action="store_true", help="merge into src/match/cpreg-slots.json and regenerate the .ts")
     a = ap.parse_args()
     ids = stream_ids(a.stream)
@@ -159,13 +172,25 @@ def main():
     version = subprocess.check_output(qemu + ["--version"]).decode().splitlines()[0]
     merged = None
     runs = []
-    for cfg in CONFIGS:
-        argv = qemu + ["-M", a.machine, "-cpu", a.cpu] + cfg + ["-S", "-nodefaults", "-display", "none", "-incoming", "defer"]
-        images = read_slots(argv, ids, a.wait)
+    base = os.path.join(a.chroot, "tmp") if a.chroot else None
+    for cfg in [c for c in CONFIGS for _ in range(a.repeat)]:
+        scratch = tempfile.mkdtemp(dir=base)
+        try:
+            inner = "/" + os.path.relpath(scratch, a.chroot) if a.chroot else scratch
+            os.mkfifo(os.path.join(scratch, "incoming.mig"))
+            argv = qemu + ["-M", a.machine, "-cpu", a.cpu] + cfg + [
+                "-S", "-nodefaults", "-display", "none",
+                "-qmp", "unix:%s,server=on,wait=off" % os.path.join(inner, "qmp.sock"),
+                "-incoming", "exec:cat %s" % os.path.join(inner, "incoming.mig")]
+            images = read_slots(argv, ids, a.wait)
+        finally:
+            shutil.rmtree(scratch, ignore_errors=True)
         want = int(cfg[cfg.index("-smp") + 1])
         if len(images) != want:
             raise SystemExit("found %d value arrays for %d vCPUs (%s)" % (len(images), want, " ".join(cfg)))
-        runs.append(" ".join(["-M", a.machine, "-cpu", a.cpu] + cfg))
+        run = " ".join(["-M", a.machine, "-cpu", a.cpu] + cfg)
+        if run not in runs:
+            runs.append(run)
         for img in images:
             cells = ["w" if v >> 32 else v for v in img]
             if merged is None:

@@ -13,14 +13,18 @@ import type { PolicyKind } from '../policy/index.js';
  * - `unexpected`: an incoming id the destination lacks.
  * - `ignored-tail`: an incoming id above the destination's last id, silently skipped (QEMU ≤ 10.2).
  * - `missing`: a destination register absent from the stream (it keeps its pre-load value).
- * - `missing-const`: the same, for a constant register on TCG whose read-back then fails.
- * - `value-mismatch`: a constant register whose incoming value differs from the destination's.
+ * - `missing-const`: the same, on TCG, for a register whose read-back then fails: a constant
+ *   (ARM_CP_CONST or write-ignored) or 32-bit register that cannot take what its never-filled
+ *   value slot holds.
+ * - `value-mismatch`: an incoming value that does not read back: a constant register's differing
+ *   value, a 32-bit register's value of 2^32 or more (TCG), a differing ID register (KVM).
  * - `tolerated`: an id present on one side only, accepted because of a policy.
  * - `policy-violation`: a policy's value test fails.
  * - `unsorted`: an incoming id lower than the one before it.
  * - `duplicate`: an incoming id equal to the one before it.
  * - `unknown-instance`: a `cpu` instance the destination does not have.
- * - `unknown-subsection`: a `cpu/…` subsection the destination does not know.
+ * - `unknown-subsection`: a `cpu/…` subsection the destination does not know, or knows but has
+ *   nothing to load into (then QEMU aborts: `detail.outcome` is `crash`).
  * - `subsection-version`: a subsection version newer than the destination's.
  * - `machine-type`: the machine type check of the configuration item fails.
  */

@@ -57,6 +57,36 @@ export function compareSubsections(stream: readonly CpuSubsection[], dest: reado
 }
 
 /**
+ * Subsections of the stream that the destination knows but would crash on: each of `crashing`
+ * that the stream carries while the destination's own stream (`own`) does not, because the
+ * destination has no object to load it into. QEMU aborts instead of refusing the stream.
+ */
+export function subsectionCrashes(
+  stream: readonly CpuSubsection[],
+  own: readonly CpuSubsection[],
+  crashing: readonly { name: string; why: string; qemuText: string }[],
+): Anomaly[] {
+  const mine = new Set(own.map((s) => s.name));
+  const out: Anomaly[] = [];
+  for (const c of crashing) {
+    const s = stream.find((x) => x.name === c.name);
+    if (!s || mine.has(c.name)) continue;
+    out.push({
+      kind: 'unknown-subsection',
+      fatal: true,
+      id: null,
+      reg: null,
+      name: c.name,
+      message: `the stream carries subsection '${c.name}', which the destination knows but cannot take: ${c.why}; QEMU aborts`,
+      qemuText: c.qemuText,
+      note: 'the destination process crashes (assertion, SIGABRT) instead of refusing the stream',
+      detail: { version: s.version, outcome: 'crash' },
+    });
+  }
+  return out;
+}
+
+/**
  * The configuration item's machine type check: QEMU compares the first `len(src)` characters,
  * so it passes when the received name is a prefix of the local one (`virt` vs `virt-7.2`) and
  * fails otherwise. `dst` must be the destination's canonical name (`virt-7.2`, not `virt`).

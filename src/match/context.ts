@@ -7,6 +7,7 @@ import type { Accel } from '../regs/index.js';
 import { PolicySet, type Policy, type PolicyKind, type RegisterRules, type ResolvedRule } from '../policy/index.js';
 import type { PolicyRef } from './anomalies.js';
 import { resolveLoader, type LoaderSpec } from './loaders.js';
+import type { RegisterGeneration } from './raw-access.js';
 
 /** Loader, policies and derived lookups. */
 export interface MatchContext {
@@ -20,9 +21,18 @@ export interface MatchContext {
   safeMissing: number;
   /** Whether any `require-value` rule exists (skips a lookup per entry otherwise). */
   checkRequire: boolean;
+  /** Whose register definitions TCG's read-back follows (null: either of QEMU 7.2 and 10.x). */
+  generation: RegisterGeneration | null;
   /** Remarks for the whole match. */
   notes: string[];
 }
+
+/** Loader aliases that name one QEMU generation of the `legacy` loader. */
+const ALIAS_GENERATION: Readonly<Record<string, RegisterGeneration>> = {
+  'qemu-7.2': '7.2',
+  'qemu-10.0': '10.x',
+  'qemu-10.2': '10.x',
+};
 
 const TOLERANCE_KINDS = ['safe-missing', 'hidden', 'not-on-both-ends', 'only-src-test-value'] as const;
 
@@ -34,8 +44,13 @@ export function prepareContext(
   loader: string | LoaderSpec,
   accel: Accel,
   policies: PolicySet | readonly Policy[] = [],
+  generation?: RegisterGeneration | null,
 ): MatchContext {
   const spec = resolveLoader(loader);
+  const gen =
+    generation !== undefined
+      ? generation
+      : ((typeof loader === 'string' ? ALIAS_GENERATION[loader.trim().toLowerCase()] : undefined) ?? spec.generation);
   const user = policies instanceof PolicySet ? policies.policies : policies;
   const set = PolicySet.of([...spec.builtin(accel), ...user], accel);
   const honours = new Set(spec.honours);
@@ -55,6 +70,7 @@ export function prepareContext(
     hidden: honours.has('hidden') ? set.hiddenIds() : [],
     safeMissing: honours.has('safe-missing') ? set.count('safe-missing') : 0,
     checkRequire: set.count('require-value') > 0,
+    generation: gen,
     notes,
   };
 }

@@ -21,7 +21,11 @@ export {
   parseRegisterList,
 } from './destination.js';
 export type { CpuSubsection, DestinationCpu, DestinationModel, DestinationOrigin } from './destination.js';
-export { compareMachineType, compareSubsections } from './compare.js';
+export { compareMachineType, compareSubsections, subsectionCrashes } from './compare.js';
+export { isNarrow, rawWriteKind, readsBack } from './raw-access.js';
+export type { RawWriteKind, RegisterGeneration, SlotContent } from './raw-access.js';
+export { idListDigest, measuredSlots } from './cpreg-slots.js';
+export type { MeasuredSlots } from './cpreg-slots.js';
 export { matchCpregs, matchCpu, matchResultToJson } from './matcher.js';
 export { prepareContext } from './context.js';
 export type { MatchContext } from './context.js';

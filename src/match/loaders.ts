@@ -7,6 +7,7 @@
 import { idToCpregKey, qemuFieldText, type Accel } from '../regs/index.js';
 import { DBGDTRTX_BOGUS_ID, type Policy, type PolicyKind } from '../policy/index.js';
 import { UnknownLoaderError } from './errors.js';
+import type { RegisterGeneration } from './raw-access.js';
 
 /** Loader generations. */
 export type LoaderName = 'legacy' | 'series-v6' | 'qemu-11.1';
@@ -63,11 +64,17 @@ export interface LoaderSpec {
   /** Tolerances QEMU registers by itself (not configurable), for the given accelerator. */
   builtin(accel: Accel): Policy[];
   /**
-   * TCG writes the value slot of a register missing from the stream, which was never filled on
-   * the destination. True: assume the slot reads 0, so a constant register whose value is 0
-   * still reads back. False: the slot is indeterminate, so every missing constant fails.
+   * What TCG raw-writes for a register missing from the stream: its value slot, which nothing
+   * filled on the destination (`arm_init_cpreg_list` allocates it with `g_new`). `zero`: fresh
+   * heap memory, every slot reads 0 (measured on 7.2.22 and 10.0.13). `stale`: reused memory
+   * holding leftover data (measured on 11.1.3; see ./cpreg-slots.ts), known per slot for the
+   * measured register lists of {@link slotQemu}, else unknown.
    */
-  missingConstZeroLoads: boolean;
+  valueSlot: 'zero' | 'stale';
+  /** With `stale`: the measured slot images that apply (a substring of their QEMU version line). */
+  slotQemu?: string;
+  /** Which QEMU register definitions the read-back follows (null: either of 7.2 and 10.x). */
+  generation: RegisterGeneration | null;
   /** At most this many `unexpected`/`missing` lines are printed per vCPU; null = all. */
   printLimit: number | null;
   text: LoaderText;
@@ -100,7 +107,8 @@ const LEGACY: LoaderSpec = {
   failFlag: 'any',
   honours: [],
   builtin: () => [],
-  missingConstZeroLoads: true,
+  valueSlot: 'zero',
+  generation: null,
   printLimit: null,
   text: {
     count: countLeText,
@@ -121,7 +129,8 @@ const SERIES_V6: LoaderSpec = {
   failFlag: 'any',
   honours: ['hidden', 'safe-missing'],
   builtin: () => [],
-  missingConstZeroLoads: true,
+  valueSlot: 'zero',
+  generation: '10.x',
   printLimit: SERIES_PRINT_LIMIT,
   text: {
     count: countLeText,
@@ -151,7 +160,9 @@ const QEMU_11_1: LoaderSpec = {
       rules: [{ kind: 'not-on-both-ends', reg: DBGDTRTX_BOGUS_ID, note: 'bogus AArch32 DBGDTRTX of QEMU ≤ 10.2' }],
     },
   ],
-  missingConstZeroLoads: false,
+  valueSlot: 'stale',
+  slotQemu: 'version 11.1.',
+  generation: '11.1',
   printLimit: null,
   text: {
     count: (count) =>

@@ -17,6 +17,7 @@ import {
 import { IncomingError } from './errors.js';
 import type { LoaderName, LoaderSpec } from './loaders.js';
 import { CpuMerge } from './merge.js';
+import type { RegisterGeneration } from './raw-access.js';
 
 /** One incoming vCPU: the cpreg arrays of one `cpu` section. */
 export interface IncomingCpu {
@@ -41,6 +42,13 @@ export interface MatchOptions {
   accel: Accel;
   /** Destination policies (their union); the loader's built-in tolerances are added. */
   policies?: PolicySet | readonly Policy[];
+  /**
+   * Whose register definitions the destination has, for TCG's read-back (which registers are
+   * constant, …): `7.2`, `10.x` or `11.1`; null for either of 7.2 and 10.x. Default: what the
+   * loader name implies (`qemu-7.2` → 7.2, `qemu-10.0`/`qemu-10.2`/`series-v6` → 10.x,
+   * `qemu-11.1` → 11.1, `legacy` → null).
+   */
+  generation?: RegisterGeneration | null;
 }
 
 /** The outcome for one vCPU. */
@@ -81,7 +89,7 @@ export interface MatchResult {
  * @throws UnknownLoaderError, PolicyError, DestinationError, IncomingError
  */
 export function matchCpu(incoming: IncomingCpu, destination: DestinationCpu, opts: MatchOptions): CpuVerdict {
-  return matchWith(prepareContext(opts.loader, opts.accel, opts.policies), incoming, destination);
+  return matchWith(prepareContext(opts.loader, opts.accel, opts.policies, opts.generation), incoming, destination);
 }
 
 /**
@@ -95,7 +103,7 @@ export function matchCpregs(
   destination: DestinationModel,
   opts: MatchOptions,
 ): MatchResult {
-  const ctx = prepareContext(opts.loader, opts.accel, opts.policies);
+  const ctx = prepareContext(opts.loader, opts.accel, opts.policies, opts.generation);
   const cpus = incoming.map((inc) => {
     const dest = destinationCpuFor(destination, inc.instance);
     return dest ? matchWith(ctx, inc, dest) : unknownInstance(inc);

@@ -13,8 +13,10 @@
 import { hex64, idRegisterFields, isIdRegister, regName } from '../regs/index.js';
 import type { Anomaly, AnomalyKind } from './anomalies.js';
 import { decideOnlyInStream, missingTolerance, policyRef, type MatchContext } from './context.js';
+import { measuredSlots, type MeasuredSlots } from './cpreg-slots.js';
 import type { DestinationCpu } from './destination.js';
 import { countBound } from './loaders.js';
+import { isNarrow, rawWriteKind, readsBack, type RawWriteKind, type SlotContent } from './raw-access.js';
 
 /** Inputs of one merge, already checked (destination sorted, arrays paired). */
 export interface MergeInput {
@@ -47,14 +49,18 @@ export function hasId(ids: readonly bigint[], id: bigint): boolean {
   return false;
 }
 
-const MISSING_CONST_NOTE = {
-  zero: 'TCG writes the never-filled value slot and reads it back; the slot is taken to hold 0',
-  indeterminate: 'TCG writes the never-filled value slot and reads it back; it holds whatever the allocator left there',
-};
+/** Where the value a missing register is written from comes from, per loader slot model. */
+const SLOT_NOTE = {
+  zero: 'TCG raw-writes the value slot, which the destination never filled; on QEMU 7.2 … 10.2 it is fresh heap memory and reads 0 (measured)',
+  measured: (m: MeasuredSlots): string =>
+    `TCG raw-writes the value slot, which the destination never filled; it holds stale heap data, here as measured on ${m.image.qemu.replace(/^QEMU emulator version /, 'QEMU ')} for this register list`,
+  unknown:
+    'TCG raw-writes the value slot, which the destination never filled; it holds stale heap data (reused memory), so the register reads back only by chance',
+} as const;
 
-/** Why a missing ordinary register can still fail where the slot is indeterminate. */
-const MISSING_SLOT_NOTE =
-  'the value slot is uninitialised: a register that ignores some written bits fails the read-back';
+/** What a value slot holds, in words. */
+const slotText = (slot: SlotContent): string =>
+  slot === 'wide' ? 'a value of 2^32 or more' : slot === 'unknown' ? 'stale data' : hex64(slot);
 
 const STRUCTURAL_MESSAGE = { duplicate: 'repeated id', unsorted: 'lower than an id before it' } as const;
 
@@ -72,6 +78,8 @@ export class CpuMerge {
   private kUnexpected = 0;
   private kMissing = 0;
   private lastOnlyFailed = false;
+  /** The destination's measured value slots (QEMU 11.1), looked up on the first missing register. */
+  private slots: MeasuredSlots | null | undefined;
 
   constructor(
     private readonly ctx: MatchContext,
@@ -107,8 +115,25 @@ export class CpuMerge {
     return line ? `${line}\n${this.postLoadFailure}` : this.postLoadFailure;
   }
 
-  private isConst(id: bigint): boolean {
+  /** How the destination's TCG raw-writes `id` (a register the destination declares constant is `const`). */
+  private kindOf(id: bigint): RawWriteKind {
+    if (this.input.dest.constant?.has(id) === true) return 'const';
+    return rawWriteKind(id, this.ctx.generation);
+  }
+
+  /** Under KVM: the kernel takes the write; an ID register (or a declared constant) must match. */
+  private isKvmConst(id: bigint): boolean {
     return this.input.dest.constant?.has(id) === true || isIdRegister(id);
+  }
+
+  /** The value slot of destination register `i` before the load (TCG). */
+  private slotOf(i: number): { slot: SlotContent; note: string } {
+    const { spec } = this.ctx;
+    if (spec.valueSlot === 'zero') return { slot: 0n, note: SLOT_NOTE.zero };
+    if (this.slots === undefined) this.slots = spec.slotQemu ? measuredSlots(this.input.dest.ids, spec.slotQemu) : null;
+    const cell = this.slots?.cells[i];
+    if (this.slots && cell !== undefined && cell !== 'unknown') return { slot: cell, note: SLOT_NOTE.measured(this.slots) };
+    return { slot: 'unknown', note: SLOT_NOTE.unknown };
   }
 
   private checkCount(): boolean {
@@ -176,22 +201,31 @@ export class CpuMerge {
     return matched;
   }
 
-  /** A constant register must read back as the destination's value. */
+  /**
+   * The incoming value must read back after TCG's raw write: a constant register (ARM_CP_CONST,
+   * or a write-ignored one) only as the destination's own value, a 32-bit AArch32 register only
+   * below 2^32. Under KVM an ID register must equal the destination's.
+   */
   private compareValue(i: number, v: number): void {
     const { dest, values, ids } = this.input;
     const dv = dest.values![i];
     const value = values[v]!;
     if (dv === undefined || dv === null || dv === value) return;
     const id = ids[v]!;
-    if (!this.isConst(id)) return;
+    let message: string;
+    if (this.ctx.accel === 'kvm') {
+      if (!this.isKvmConst(id)) return;
+      message = `constant register: incoming ${hex64(value)}, destination ${hex64(dv)}`;
+    } else {
+      const kind = this.kindOf(id);
+      if (readsBack(id, value, kind, dv) !== false) return;
+      message =
+        kind === 'const' || kind === 'ignore'
+          ? `constant register: incoming ${hex64(value)}, destination ${hex64(dv)}`
+          : `32-bit register: incoming ${hex64(value)} does not fit, it reads back truncated`;
+    }
     const a: Anomaly = {
-      ...this.anomaly(
-        'value-mismatch',
-        true,
-        id,
-        `constant register: incoming ${hex64(value)}, destination ${hex64(dv)}`,
-        this.withFailure(null),
-      ),
+      ...this.anomaly('value-mismatch', true, id, message, this.withFailure(null)),
       index: v,
       value,
       expected: dv,
@@ -274,22 +308,33 @@ export class CpuMerge {
     const tol = missingTolerance(this.ctx, set.get(id));
     const line = tol ? null : spec.text.missing(id, accel, this.kMissing++);
 
-    if (accel === 'tcg' && this.isConst(id)) {
+    let note: string | undefined;
+    if (accel === 'tcg') {
       const dv = dest.values?.[i] ?? null;
-      if (!(spec.missingConstZeroLoads && dv === 0n)) {
+      const kind = this.kindOf(id);
+      const { slot, note: slotNote } = this.slotOf(i);
+      const back = readsBack(id, slot, kind, dv);
+      const fixed = kind === 'const' || kind === 'ignore';
+      // A fixed or 32-bit register fails unless the slot is known to hold what reads back.
+      if (back === false || (back === null && (fixed || isNarrow(id)))) {
+        const what = fixed ? 'constant register' : '32-bit register';
         const message =
-          dv === null
-            ? 'constant register missing from the stream; its slot reads back only if it holds the constant (unknown here)'
-            : `constant register missing from the stream; its value slot will not read back as ${hex64(dv)}`;
-        const a: Anomaly = {
-          ...this.anomaly('missing-const', true, id, message, this.withFailure(line)),
-          note: spec.missingConstZeroLoads ? MISSING_CONST_NOTE.zero : MISSING_CONST_NOTE.indeterminate,
-        };
+          fixed && dv === null
+            ? `${what} missing from the stream; its slot reads back only if it holds the constant (unknown here)`
+            : back === false
+              ? fixed
+                ? `${what} missing from the stream; its value slot holds ${slotText(slot)}, which does not read back as ${hex64(dv!)}`
+                : `${what} missing from the stream; its value slot holds ${slotText(slot)}, which does not read back in 32 bits`
+              : fixed
+                ? `${what} missing from the stream; its value slot holds stale data, which reads back as ${hex64(dv!)} only by chance`
+                : `${what} missing from the stream; its value slot holds stale data, which reads back in 32 bits only by chance`;
+        const a: Anomaly = { ...this.anomaly('missing-const', true, id, message, this.withFailure(line)), note: slotNote };
         if (dv !== null) a.expected = dv;
         if (tol) a.policy = policyRef(tol);
         this.readBack.push(a);
         return;
       }
+      if (back === null) note = `${slotNote}; the register's raw write runs a guest write function that may change it`;
     }
     if (tol) {
       const message = `not in the stream; tolerated by ${tol.source} (${tol.kind})`;
@@ -298,7 +343,7 @@ export class CpuMerge {
     }
     const message = `not in the stream; keeps ${accel === 'kvm' ? 'the value KVM gave it at reset' : 'its value slot'}`;
     const a = this.anomaly('missing', false, id, message, line);
-    if (accel === 'tcg' && !spec.missingConstZeroLoads) a.note = MISSING_SLOT_NOTE;
+    if (note) a.note = note;
     this.out.push(a);
   }
 

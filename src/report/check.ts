@@ -8,6 +8,7 @@ import {
   compareMachineType,
   compareSubsections,
   matchCpregs,
+  subsectionCrashes,
   type Anomaly,
   type AnomalyJson,
   type CpuSubsection,
@@ -21,7 +22,7 @@ import { PLAIN, table, type RenderOptions } from '../cli/format.js';
 import type { LoadedDestination } from '../destination/load.js';
 import type { VmstateError } from '../wire/errors.js';
 import { knownSubsections } from '../destination/load.js';
-import { generationOfLoader } from '../destination/known-subsections.js';
+import { CRASHING_CPU_SUBSECTIONS, generationOfLoader } from '../destination/known-subsections.js';
 
 /** Version of the `check --json` shape (schemas/check.schema.json). */
 export const CHECK_SCHEMA = 'vmstate/check/1';
@@ -88,10 +89,12 @@ export function checkStream(streamPath: string, s: DecodedStream, dest: LoadedDe
   // incoming list what they make ignorable, then running the unchanged legacy load.
   const whatIf = resolveLoader(opts.loader).name === 'legacy' && !policies.isEmpty;
   const filtered = s.cpus.map((c) => (whatIf ? applyPoliciesLegacy(c, dest, policies, accel) : { cpu: c, anomalies: [] as Anomaly[] }));
+  // The destination's QEMU generation: named by the loader alias, else shown by its own stream.
+  const generation = generationOfLoader(opts.loader) ?? dest.generation;
   const match: MatchResult = matchCpregs(
     filtered.map(({ cpu: c }) => ({ instance: c.instance, ids: c.ids, values: c.values, count: c.count })),
     dest.model,
-    { loader: opts.loader, accel, policies: whatIf ? [] : policies },
+    { loader: opts.loader, accel, policies: whatIf ? [] : policies, generation },
   );
   if (whatIf) {
     match.policies = [...policies.names];
@@ -106,22 +109,42 @@ export function checkStream(streamPath: string, s: DecodedStream, dest: LoadedDe
   const machine = s.configuration && dest.model.machineType ? compareMachineType(s.configuration.machine, dest.model.machineType) : null;
   if (machine) global.push(machine);
   const known = knownSubsections(dest, generationOfLoader(opts.loader));
+  const crashing = generation && dest.model.subsections ? CRASHING_CPU_SUBSECTIONS[generation] : [];
+  const warnings: string[] = [];
+  const crashes = new Map<number, string>();
   const cpus: CpuCheck[] = match.cpus.map((v) => {
     const cpu = s.cpus.find((c) => c.instance === v.instance)!;
     const subs: CpuSubsection[] = cpu.subsections.map((x) => ({ name: x.name, version: x.version }));
-    const subAnoms = known ? compareSubsections(subs, known).map((a) => ({ ...a, instance: v.instance })) : [];
+    // In stream order, as QEMU loads them: names it refuses, and names it would crash on.
+    const order = new Map(subs.map((x, k) => [x.name, k]));
+    const subAnoms = [
+      ...(known ? compareSubsections(subs, known) : []),
+      ...subsectionCrashes(subs, dest.model.subsections ?? [], crashing),
+    ]
+      .sort((a, b) => (order.get(a.name!) ?? 0) - (order.get(b.name!) ?? 0))
+      .map((a) => ({ ...a, instance: v.instance }));
     // QEMU loads the fields (count check) first, then subsections, then runs post_load (merge).
     const countFailed = v.anomalies.some((a) => a.kind === 'count-bound' && a.fatal);
     const anomalies = countFailed ? [...v.anomalies, ...subAnoms] : [...v.anomalies.filter((a) => a.kind === 'count-bound'), ...subAnoms, ...v.anomalies.filter((a) => a.kind !== 'count-bound')];
     let qemuError = v.qemuError;
     const subFatal = subAnoms.find((a) => a.fatal);
-    if (!countFailed && subFatal) qemuError = `${subFatal.qemuText}\nerror while loading state for instance 0x${v.instance.toString(16)} of device 'cpu'`;
+    const crash = !countFailed && subFatal?.detail?.outcome === 'crash';
+    if (crash) {
+      qemuError = subFatal!.qemuText;
+      crashes.set(v.instance, subFatal!.name!);
+    } else if (!countFailed && subFatal) qemuError = `${subFatal.qemuText}\nerror while loading state for instance 0x${v.instance.toString(16)} of device 'cpu'`;
     const ok = v.ok && !subFatal;
     return { instance: v.instance, verdict: ok ? 'accept' : 'reject', qemuError: ok ? null : qemuError, anomalies: anomalies.map(anomalyToJson) };
   });
-  const warnings: string[] = [];
   const reject = !!machine || cpus.some((c) => c.verdict === 'reject');
   const firstCpu = cpus.find((c) => c.verdict === 'reject');
+  // QEMU loads the cpu sections in order: only the first refused one decides how the load ends.
+  const crashed = !machine && firstCpu ? crashes.get(firstCpu.instance) : undefined;
+  if (crashed) {
+    warnings.push(
+      `cpu ${firstCpu!.instance}: QEMU ${generation === '10.x' ? '10.0 … 10.2' : generation} does not refuse subsection '${crashed}': it aborts on an assertion (the destination process crashes)`,
+    );
+  }
   return {
     schema: CHECK_SCHEMA,
     stream: streamPath,
@@ -217,7 +240,10 @@ export function renderCheck(r: CheckReport, o: RenderOptions = {}): string {
     // The destination's own lines for the first vCPU it refuses (QEMU stops there).
     const first = r.cpus.find((c) => c.verdict === 'reject');
     // A failed count check ends the load before anything else is looked at.
-    const stopsEarly = r.anomalies.length > 0 || first?.anomalies.some((a) => a.kind === 'count-bound' && a.fatal);
+    // So does a crash on a subsection (the process dies before post-load).
+    const stopsEarly =
+      r.anomalies.length > 0 ||
+      first?.anomalies.some((a) => (a.kind === 'count-bound' && a.fatal) || (a.fatal && a.detail?.outcome === 'crash' && a.qemuText === first.qemuError));
     const lines = stopsEarly ? [] : (first?.anomalies.flatMap((a) => a.qemuText?.split('\n') ?? []) ?? []);
     const log = [...new Set([...lines, ...r.qemuError.split('\n')])];
     out.push('QEMU would print:', log.join('\n').replace(/^/gm, '  '));

@@ -153,7 +153,7 @@ export class StreamReader {
     const c = this.chunks.shift()!;
     if (this.tap && this.fed < c.length) {
       this.tap.write(this.fed === 0 ? c : c.subarray(this.fed));
-      this.headTap = this.tap;
+      this.noteTap(this.tap);
     }
     const tap = this.headTap;
     const pinned = this.headPinned;
@@ -172,9 +172,15 @@ export class StreamReader {
     const c = this.chunks[0];
     if (this.tap && c && this.fed < this.pos) {
       this.tap.write(c.subarray(this.fed, this.pos));
-      this.headTap = this.tap;
+      this.noteTap(this.tap);
     }
     this.fed = this.pos;
+  }
+
+  /** Notes that `tap` holds slices of chunks[0]; slices held by two taps keep the chunk from reuse. */
+  private noteTap(tap: Tap): void {
+    if (this.headTap !== null && this.headTap !== tap) this.headPinned = true;
+    this.headTap = tap;
   }
 
   /** Consumes and returns `n` bytes (must be available). */

@@ -311,11 +311,11 @@ export async function openSource(path: string, chunk = DEFAULT_CHUNK): Promise<B
  */
 export function stdinSource(chunk = DEFAULT_CHUNK): ByteSource {
   const stream = (): ByteSource => new IterableSource(process.stdin);
-  let fd = 0;
+  let direct: boolean;
   try {
-    if (isatty(0) || fstatSync(0).isDirectory()) return stream();
+    direct = !isatty(0) && !fstatSync(0).isDirectory();
   } catch {
-    fd = -1;
+    direct = false;
   }
-  return fd < 0 ? stream() : new FdSource(0, chunk, stream);
+  return direct ? new FdSource(0, chunk, stream) : stream();
 }

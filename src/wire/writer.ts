@@ -1,7 +1,7 @@
 /**
  * Writer with the reader's vocabulary: bytes are queued as given (zero-copy)
- * and flushed in large vectored writes, one batch written in the background
- * while the next is queued. Output to a file goes to a temporary
+ * and flushed in vectored writes (to an asynchronous sink, one batch written in
+ * the background while the next is queued). Output to a file goes to a temporary
  * file beside the target that is renamed only on success, so a failed run
  * never leaves a partial output behind.
  */
