@@ -116,7 +116,8 @@ export async function decodeStream(source: ByteSource, opts: DecodeOptions = {})
       const tailLen = Math.min(total, want, limits.maxVmdesc + 16);
       const tail = await source.readAt(total - tailLen, tailLen);
       const found = locateVmdesc(tail, total - tailLen, total);
-      if (found) {
+      // At the very start of a narrowed tail the EOF byte before it is unseen: widen instead.
+      if (found && (found.offset > total - tailLen || tailLen === total)) {
         vmdescAt = found;
         const at = found.offset + 5 - (total - tailLen);
         vmdesc = parseVmdesc(tail.subarray(at, at + found.length), found.offset + 5);
