@@ -21,7 +21,8 @@ Needs root (reading another process's memory; --chroot). Usage:
 
 DEST_STREAM is a stream saved by that same QEMU, -M and -cpu (its cpu 0 id list is the one
 searched for); the ids are read with the built library (npm run build). With --update the
-result is merged into src/match/cpreg-slots.json (one entry per QEMU version and id list) and
+result is merged into the entry for that QEMU version and id list in src/match/cpreg-slots.json
+(measurements of one list, under any -M, are one image), and
 src/match/cpreg-slots.generated.ts is rewritten from it; without, the entry is printed.
 """
 
@@ -45,6 +46,7 @@ CONFIGS = [["-m", "64", "-smp", "1"], ["-m", "64", "-smp", "2"], ["-m", "1024", 
 
 
 def stream_ids(path):
+    """The ids of the stream's cpu 0 (read with the built library)."""
     js = (
         "import(process.argv[1]).then(async (m) => {"
         " const s = await m.decodeFile(process.argv[2]);"
@@ -210,12 +212,12 @@ def main():
     if a.update:
         data = json.load(open(JSON_PATH)) if os.path.exists(JSON_PATH) else []
         for old in data:
-            if old["digest"] == entry["digest"] and old["qemu"] == entry["qemu"]:
-                # the same id list measured under another -M: one image for both
+            if (old["qemu"], old["digest"]) == (entry["qemu"], entry["digest"]):
+                # the same id list measured before (another -M, or earlier runs): one image, merged
                 cells = merge_cells([parse_cell(c) for c in old["slots"].split(",")], merged)
                 entry["slots"] = ",".join(c if isinstance(c, str) else "%x" % c for c in cells)
                 entry["runs"] = sorted(set(old["runs"]) | set(runs))
-        data = [e for e in data if e["digest"] != entry["digest"] or e["qemu"] != entry["qemu"]] + [entry]
+        data = [e for e in data if (e["qemu"], e["digest"]) != (entry["qemu"], entry["digest"])] + [entry]
         data.sort(key=lambda e: (e["qemu"], e["runs"][0]))
         with open(JSON_PATH, "w") as f:
             json.dump(data, f, indent=1)
