@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // vmstate benchmark: wall time and peak RSS of the CLI on real QEMU 7.2 streams of 64 MiB and
 // 1 GiB of guest RAM, against `cat` as the physical reference, plus the matcher on synthetic
-// register lists. See bench/README.md.
+// register lists and, where available, `inspect` against QEMU's analyser. See bench/README.md.
 //
 //   npm run bench                      (builds first)
 //   node bench/run.mjs [--runs N] [--only NAME[,NAME…]] [--sizes 64,1024] [--out FILE]
@@ -9,6 +9,8 @@
 // Environment: VMSTATE_BENCH_DIR — cache of the generated streams and scratch space for the
 // outputs (default /var/tmp/vmstate-bench; it must be outside the repository and on the disk
 // you want to measure). Streams are made once with samples/make-1g.sh and reused.
+// ANALYZER — QEMU's scripts/analyze-migration.py; with VMSTATE_BENCH_CHROOT (a Debian trixie
+// tree, QEMU 10.0) or a cached qemu-10.0 stream, inspect is also timed against it.
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, openSync, closeSync, readFileSync, readSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem, release } from 'node:os';
@@ -24,7 +26,7 @@ const TIME = '/usr/bin/time';
 // Options
 
 function parseArgs(argv) {
-  const o = { runs: 3, only: null, sizes: [64, 1024], out: join(HERE, 'results.json') };
+  const o = { runs: 5, only: null, sizes: [64, 1024], out: join(HERE, 'results.json') };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const val = () => {
@@ -65,6 +67,23 @@ function ensureStream(mib) {
     stdio: ['ignore', 'inherit', 'inherit'],
   });
   if (r.status !== 0 || !isStream(path)) throw new Error(`samples/make-1g.sh failed for ${mib} MiB (is QEMU 7.2 installed?)`);
+  return path;
+}
+
+/**
+ * The 1 GiB stream saved by QEMU 10.0 (QEMU's analyser reads 10.x streams, not 7.2 ones): cached,
+ * or made in the VMSTATE_BENCH_CHROOT tree; null when neither.
+ */
+function ensureStream10() {
+  const path = join(DIR, 'qemu-10.0-virt-max-1024m-seed1.mig');
+  if (existsSync(path) && isStream(path)) return path;
+  const tree = process.env.VMSTATE_BENCH_CHROOT;
+  if (!tree) return null;
+  log(`making ${path} (QEMU 10.0 in ${tree}) ...`);
+  const r = spawnSync('bash', [join(ROOT, 'samples/make-1g.sh'), path, '--size-mib', '1024', '--seed', '1', '--chroot', tree], {
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
+  if (r.status !== 0 || !isStream(path)) throw new Error(`samples/make-1g.sh --chroot ${tree} failed`);
   return path;
 }
 
@@ -245,6 +264,24 @@ async function matcherCases() {
   return results;
 }
 
+/** `inspect` against QEMU's analyser on the same QEMU 10.0 stream (both print the whole state summary). */
+async function analyserCases() {
+  if (!want('analyser')) return null;
+  const analyser = process.env.ANALYZER;
+  const input = analyser && existsSync(analyser) ? ensureStream10() : null;
+  if (!input) {
+    log('\nanalyser comparison skipped: set ANALYZER (scripts/analyze-migration.py) and have a QEMU 10.0 stream (VMSTATE_BENCH_CHROOT)');
+    return null;
+  }
+  log(`\ninspect vs QEMU's analyser on ${input}, ${opts.runs} rounds`);
+  spawnSync('sh', ['-c', `cat "${input}" > /dev/null`]);
+  const [ours, theirs] = await benchAll([
+    { name: 'vmstate inspect (QEMU 10.0 stream)', argv: [process.execPath, CLI, 'inspect', input] },
+    { name: 'analyze-migration.py (same stream)', argv: ['python3', analyser, '-f', input] },
+  ]);
+  return { path: input, bytes: statSync(input).size, analyser, ours, theirs, speedup: theirs.wall / ours.wall };
+}
+
 /** Bare process start of the CLI (`--version`): the fixed cost inside every CLI figure. */
 async function startupCase() {
   if (!want('startup')) return null;
@@ -266,16 +303,26 @@ const RSS_MAX = 100;
 const RSS_GROWTH = 1.5;
 const MATCH_MAX = 1;
 
-function table(streams, matcher, startup) {
+function table(streams, matcher, startup, versus) {
   const big = streams[streams.length - 1];
   const small = streams.length > 1 ? streams[0] : null;
-  const catOf = (s) => s.results.find((r) => r.name === 'cat file→file');
+  const catOf = (s, name = 'cat file→file') => s.results.find((r) => r.name === name);
   const rows = [];
-  const head = ['command', ...(small ? [`${small.mib} MiB s`, `${small.mib} MiB RSS`] : []), `${big.mib} MiB s`, '× cat', 'CPU s', `${big.mib} MiB RSS`, ...(small ? ['RSS ×'] : []), 'target', 'met'];
+  const head = ['command', ...(small ? [`${small.mib} MiB s`, `${small.mib} MiB RSS`] : []), `${big.mib} MiB s`, '× cat', '× same-input cat', ...(small ? ['per-GiB × same-input cat'] : []), 'CPU s', `${big.mib} MiB RSS`, ...(small ? ['RSS ×'] : []), 'target', 'met'];
   for (const r of big.results) {
     const s = small?.results.find((x) => x.name === r.name);
     const cat = catOf(big);
     const ratio = cat ? r.wall / cat.wall : NaN;
+    // The same kind of input for both: a pipe case against `cat | cat`, a file case against `cat`.
+    const refName = r.name.includes('pipe→') ? 'cat pipe→file' : 'cat file→file';
+    const ref = catOf(big, refName);
+    const sameRatio = ref ? r.wall / ref.wall : NaN;
+    // What each further GiB costs: the difference between the two sizes, so start-up drops out.
+    const refSmall = small ? catOf(small, refName) : null;
+    const perGiB = s && refSmall && ref ? (r.wall - s.wall) / (ref.wall - refSmall.wall) : NaN;
+    r.ratioToCat = ratio;
+    r.ratioToSameInputCat = sameRatio;
+    r.perGiBRatio = perGiB;
     const growth = s ? r.rssMiB / s.rssMiB : NaN;
     const t = TARGETS[r.name];
     const isCat = r.name.startsWith('cat') || r.name.startsWith('dd');
@@ -298,6 +345,8 @@ function table(streams, matcher, startup) {
       ...(small ? [s ? s.wall.toFixed(3) : '-', s ? s.rssMiB.toFixed(1) : '-'] : []),
       r.wall.toFixed(3),
       Number.isFinite(ratio) ? ratio.toFixed(2) : '-',
+      Number.isFinite(sameRatio) && !isCat ? sameRatio.toFixed(2) : '-',
+      ...(small ? [Number.isFinite(perGiB) && !isCat ? perGiB.toFixed(2) : '-'] : []),
       Number.isFinite(r.cpu) ? r.cpu.toFixed(2) : '-',
       r.rssMiB.toFixed(1),
       ...(small ? [Number.isFinite(growth) ? growth.toFixed(2) : '-'] : []),
@@ -307,7 +356,7 @@ function table(streams, matcher, startup) {
     r.met = goals.length ? ok : null;
   }
   if (startup) {
-    rows.push([startup.name, ...(small ? ['', ''] : []), startup.wall.toFixed(3), '', Number.isFinite(startup.cpu) ? startup.cpu.toFixed(2) : '-', startup.rssMiB.toFixed(1), ...(small ? [''] : []), '(included in every CLI time)', '']);
+    rows.push([startup.name, ...(small ? ['', ''] : []), startup.wall.toFixed(3), '', '', ...(small ? [''] : []), Number.isFinite(startup.cpu) ? startup.cpu.toFixed(2) : '-', startup.rssMiB.toFixed(1), ...(small ? [''] : []), '(included in every CLI time)', '']);
   }
   const mt = [];
   for (const m of matcher) {
@@ -323,6 +372,13 @@ function table(streams, matcher, startup) {
   };
   let text = `Streams: ${streams.map((s) => `${s.mib} MiB of guest RAM = ${s.bytes.toLocaleString('en')} bytes`).join('; ')}. Times are medians of ${opts.runs} runs (wall, s; CPU = user + system of the measured process); RSS is the peak over the runs (MiB).\n\n`;
   text += render(head, rows);
+  if (versus) {
+    versus.met = versus.speedup >= 10;
+    text += '\n\n' + render(['on the QEMU 10.0 1 GiB stream', 'median s', 'peak RSS MiB', 'analyser ÷ inspect', 'target', 'met'], [
+      [versus.ours.name, versus.ours.wall.toFixed(3), versus.ours.rssMiB.toFixed(1), versus.speedup.toFixed(1), '≥ 10 (or inspect ≤ 0.35 s)', versus.met ? 'yes' : 'NO'],
+      [versus.theirs.name, versus.theirs.wall.toFixed(3), versus.theirs.rssMiB.toFixed(1), '', '', ''],
+    ]);
+  }
   if (mt.length) {
     text += '\n\n' + render(['matcher (library call)', 'median s', 'peak RSS MiB', 'target', 'met'], mt);
     if (m250 && m1m) text += `\n\nmatcher growth 250,000 → 1,000,000 registers: × ${(m1m.wall / m250.wall).toFixed(2)} (linear = × 4)`;
@@ -353,8 +409,9 @@ log(`vmstate bench — ${mach.cpus} × ${mach.cpuModel}, node ${mach.node}, scra
 const streams = [];
 for (const mib of [...opts.sizes].sort((a, b) => a - b)) streams.push(await streamCases(mib));
 const startup = await startupCase();
+const versus = await analyserCases();
 const matcher = await matcherCases();
-const text = table(streams, matcher, startup);
+const text = table(streams, matcher, startup, versus);
 process.stdout.write('\n' + text + '\n');
 const doc = {
   date: started.toISOString(),
@@ -363,6 +420,7 @@ const doc = {
   rssSource: HAVE_TIME ? '/usr/bin/time %M (maxrss)' : '/proc/PID/status VmHWM (polled)',
   streams,
   startup,
+  analyser: versus,
   matcher,
   table: text,
 };

@@ -6,8 +6,9 @@ import { realpathSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { decodeStream, type DecodeOptions, type DecodedStream } from './stream/decode.js';
 import type { ByteSource } from './wire/source.js';
-import { openInput, outputFor } from './container/open.js';
+import { containerOf, openInput, outputFor } from './container/open.js';
 import { FileSink, StreamWriter, WritableSink } from './wire/writer.js';
+import { CopyFileSink } from './wire/copy-sink.js';
 import { UsageError } from './wire/errors.js';
 
 /** Decodes the stream at `path` (`-` = standard input); a libvirt save image is unwrapped (see `container/`). */
@@ -50,7 +51,9 @@ export async function rewriteFile(
     throw new UsageError(`refusing to write over the input ${input}: choose another output path`);
   }
   const src = await openInput(input);
-  const sink = output === '-' ? new WritableSink(process.stdout) : await FileSink.create(output);
+  // A bare stream in a regular file is copied by the kernel while it is decoded (see CopyFileSink).
+  const copyable = input !== '-' && src.size !== undefined && !containerOf(src);
+  const sink = output === '-' ? new WritableSink(process.stdout) : copyable ? await CopyFileSink.create(input, output) : await FileSink.create(output);
   // A libvirt save image is written back as one: same header and XML, stream compressed alike.
   const writer = new StreamWriter(outputFor(src, sink));
   try {

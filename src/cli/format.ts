@@ -35,6 +35,8 @@ export function table(head: string[], rows: (string | number)[][]): string {
 
 /** 1234567 → "1,234,567". */
 export function num(n: number): string {
+  // Integers by hand: the first toLocaleString call sets up ICU's number formatting (~10 ms).
+  if (Number.isSafeInteger(n)) return String(n).replace(/\B(?=(\d{3})+$)/g, ',');
   return n.toLocaleString('en-US');
 }
 

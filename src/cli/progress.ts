@@ -4,7 +4,7 @@
  * input has taken a moment (short runs never flash it), and erased when the input closes.
  */
 import { basename } from 'node:path';
-import type { InputObserver } from '../container/open.js';
+import type { InputObserver } from '../container/observer.js';
 
 /** Where the line is drawn. */
 export interface ProgressTarget {

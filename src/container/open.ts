@@ -6,12 +6,14 @@
  * are then offsets inside the stream; {@link ContainerInfo.streamOffset} says where it starts.
  * @module
  */
-import { AsyncLocalStorage } from 'node:async_hooks';
 import { openSource, DEFAULT_CHUNK, type ByteSource } from '../wire/source.js';
 import type { ByteSink } from '../wire/writer.js';
 import { LimitError, TruncatedError } from '../wire/errors.js';
 import { assertSupportedFormat, isLibvirtImage, LIBVIRT_HEADER_SIZE, parseLibvirtFixedHeader, parseLibvirtHeader, type LibvirtHeader } from './libvirt.js';
 import { CompressingSink, DecompressingSource } from './compress.js';
+import { currentInputObserver, type InputObserver } from './observer.js';
+
+export { withInputObserver, type InputObserver } from './observer.js';
 
 /** Largest libvirt XML area accepted (libvirt writes the XML plus 64 KiB of padding). */
 export const MAX_XML_AREA = 64 << 20;
@@ -28,19 +30,6 @@ export interface ContainerInfo {
 
 /** A source that knows the container it was unwrapped from (absent for a bare stream). */
 export type InputSource = ByteSource & { readonly container?: ContainerInfo };
-
-/** Told about every input opened through {@link openInput} while it is active. */
-export interface InputObserver {
-  /** An input was opened; `total` is its size in bytes when known. Returns the per-input hooks. */
-  opened(path: string, total: number | undefined): { advance(position: number): void; closed(): void };
-}
-
-const observers = new AsyncLocalStorage<InputObserver>();
-
-/** Runs `fn` with `observer` told about the inputs it opens (progress display). */
-export function withInputObserver<T>(observer: InputObserver, fn: () => Promise<T>): Promise<T> {
-  return observers.run(observer, fn);
-}
 
 /** Counts the bytes consumed from a source (reads and skips), for an observer. */
 class CountingSource implements ByteSource {
@@ -159,7 +148,7 @@ function unwrap(header: LibvirtHeader, prefix: Buffer, stream: ByteSource): Inpu
  */
 export async function openInput(path: string, chunk = DEFAULT_CHUNK): Promise<InputSource> {
   let base = await openSource(path, chunk);
-  const observer = observers.getStore();
+  const observer = currentInputObserver();
   if (observer) base = new CountingSource(base, observer.opened(path, base.size));
   try {
     return await unwrapInput(base);

@@ -38,5 +38,6 @@ export {
   presetNames,
   presetPolicy,
 } from './presets.js';
+export { policiesFrom, type PolicyInputs } from './sources.js';
 export { PolicyConflictError, PolicyError } from './errors.js';
 export type { PolicyErrorReason } from './errors.js';

@@ -14,7 +14,7 @@ import {
   type CpuSubsection,
   type MatchResult,
 } from '../match/index.js';
-import { combinePolicies, describeRule, parsePolicyJson, parseQemuProperties, presetPolicy, type Policy, type PolicySet, type ResolvedRule } from '../policy/index.js';
+import { combinePolicies, describeRule, type Policy, type PolicySet, type ResolvedRule } from '../policy/index.js';
 import { destinationCpuFor, resolveLoader } from '../match/index.js';
 import { hex64, inferAccel, regName, type Accel } from '../regs/index.js';
 import type { CpuSection } from '../stream/records.js';
@@ -27,24 +27,7 @@ import { CRASHING_CPU_SUBSECTIONS, generationOfLoader } from '../destination/kno
 /** Version of the `check --json` shape (schemas/check.schema.json). */
 export const CHECK_SCHEMA = 'vmstate/check/1';
 
-/** Policy sources as given on the command line. */
-export interface PolicyInputs {
-  /** Policy JSON documents: [source name, text]. */
-  files?: [string, string][];
-  /** QEMU property strings (`x-mig-safe-missing-regs=…`). */
-  compat?: string[];
-  /** Preset names. */
-  presets?: string[];
-}
-
-/** Builds the policy list from command-line sources. */
-export function policiesFrom(p: PolicyInputs): Policy[] {
-  const out: Policy[] = [];
-  for (const name of p.presets ?? []) out.push(presetPolicy(name));
-  for (const [src, text] of p.files ?? []) out.push(parsePolicyJson(text, src));
-  if (p.compat?.length) out.push(parseQemuProperties(p.compat, '--compat'));
-  return out;
-}
+export { policiesFrom, type PolicyInputs } from '../policy/sources.js';
 
 /** One vCPU in the report. */
 export interface CpuCheck {

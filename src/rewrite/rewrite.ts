@@ -5,11 +5,9 @@
 import { decodeFile, rewriteFile } from '../api.js';
 import type { DecodeLimits, DecodedStream } from '../stream/decode.js';
 import { combinePolicies, type Policy } from '../policy/index.js';
-import { destinationCpuFor } from '../match/index.js';
 import { lookupRegs, type Accel } from '../regs/index.js';
-import { knownSubsections, type LoadedDestination } from '../destination/load.js';
-import { generationOfLoader } from '../destination/known-subsections.js';
-import { checkStream, type CheckReport } from '../report/check.js';
+import type { LoadedDestination } from '../destination/load.js';
+import type { CheckReport } from '../report/check.js';
 import { RefusalError, UsageError } from '../wire/errors.js';
 import { applyPlan, planCpu, type CpuPlan, type PlanOptions } from './plan.js';
 
@@ -78,7 +76,12 @@ export async function rewrite(req: RewriteRequest): Promise<RewriteReport> {
     stripSubsections: new Set(req.stripSubsections ?? []),
     force: !!req.force,
   };
-  if (req.dest) {
+  // The matcher and the check load only for a rewrite towards a destination.
+  const checking = req.dest
+    ? await Promise.all([import('../match/index.js'), import('../destination/load.js'), import('../destination/known-subsections.js'), import('../report/check.js')])
+    : null;
+  if (req.dest && checking) {
+    const [{ destinationCpuFor }, { knownSubsections }, { generationOfLoader }] = checking;
     const model = req.dest.model;
     opts.destCpu = (i) => destinationCpuFor(model, i);
     if (req.stripUnknownSubsections) opts.knownSubsections = knownSubsections(req.dest, generationOfLoader(loader)) ?? [];
@@ -94,7 +97,8 @@ export async function rewrite(req: RewriteRequest): Promise<RewriteReport> {
     return p.edit;
   };
   const recheck = (s: DecodedStream): CheckReport | null => {
-    if (!req.dest) return null;
+    if (!req.dest || !checking) return null;
+    const { checkStream } = checking[3];
     const after = { ...s, cpus: s.cpus.map((c) => applyPlan(c, plans.get(c.instance)!)) };
     return checkStream(req.output ?? req.input, after, req.dest, { loader, accel: req.accel });
   };

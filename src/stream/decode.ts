@@ -297,7 +297,7 @@ export async function decodeStream(source: ByteSource, opts: DecodeOptions = {})
         for (const s of e.drop) dropSubsection(d, s);
       }
       await r.drop(5 + len);
-      out.write(encodeVmdesc(patched));
+      out.insert(encodeVmdesc(patched));
     } else {
       await r.pass(5 + len);
     }
@@ -512,7 +512,7 @@ async function applyCpuEdit(
     const values = edit.values ?? [];
     await r.pass(cpu.countOffset - r.offset);
     await r.drop(cpu.arraysEnd - cpu.countOffset);
-    out.write(encodeCpregArrays(edit.ids, values));
+    out.insert(encodeCpregArrays(edit.ids, values));
     mark.count = edit.ids.length;
   }
   for (const s of cpu.subsections) {

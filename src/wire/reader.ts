@@ -21,6 +21,8 @@ export interface Tap {
   drain(): Promise<void>;
   /** Calls `fn` once nothing written so far is referenced by the receiver any more (optional; may never call it). */
   onWritten?(fn: () => void): void;
+  /** From here on the bytes given no longer follow the input: some were dropped (optional). */
+  changed?(): void;
 }
 
 /** Reader over one stream. All offsets are absolute input offsets. */
@@ -300,6 +302,7 @@ export class StreamReader {
     await this.need(n);
     this.feedTap();
     const tap = this.tap;
+    tap?.changed?.();
     this.tap = null;
     this.advance(n);
     this.fed = this.pos;

@@ -22,6 +22,12 @@ export interface ByteSink {
    * copied them), so their memory may then be reused. Absent: the writer never offers them for reuse.
    */
   readonly releasesBuffers?: boolean;
+  /**
+   * Told the output offset from which the bytes written differ from the input's, once, before
+   * they are written. Until then every byte is the input's own, at the same offset: a sink
+   * that holds a copy of the input already (`CopyFileSink`) need not write them.
+   */
+  changedAt?(offset: number): void;
 }
 
 /**
@@ -43,8 +49,23 @@ export class StreamWriter implements Tap {
   /** The batch being written; never rejects (a failure is kept in `failed`). */
   private pending: Promise<void> = Promise.resolve();
   private failed: unknown = null;
+  /** Output offset of the first byte that is not the input's own, or -1. */
+  private changedFrom = -1;
 
   constructor(private readonly sink: ByteSink) {}
+
+  /** Output no longer follows the input from the current offset on (bytes dropped or new). */
+  changed(): void {
+    if (this.changedFrom >= 0) return;
+    this.changedFrom = this.offset;
+    this.sink.changedAt?.(this.offset);
+  }
+
+  /** Writes bytes of its own, not the input's (an edit). */
+  insert(chunk: Buffer): void {
+    this.changed();
+    this.write(chunk);
+  }
 
   write(chunk: Buffer): void {
     if (chunk.length === 0) return;
@@ -122,6 +143,11 @@ export class StreamWriter implements Tap {
   }
 }
 
+/** A fresh name beside `target` for the file that becomes it on success. */
+export function tempPathFor(target: string): string {
+  return join(dirname(target), `.${basename(target)}.vmstate-${process.pid}-${Date.now()}.tmp`);
+}
+
 /** A file written through a temporary sibling and renamed into place on success. */
 export class FileSink implements ByteSink {
   readonly releasesBuffers = true;
@@ -132,7 +158,7 @@ export class FileSink implements ByteSink {
   ) {}
 
   static async create(target: string): Promise<FileSink> {
-    const tmp = join(dirname(target), `.${basename(target)}.vmstate-${process.pid}-${Date.now()}.tmp`);
+    const tmp = tempPathFor(target);
     const fh = await open(tmp, 'wx');
     return new FileSink(fh, tmp, target);
   }

@@ -3,13 +3,11 @@
  * given several streams, one summary line each (checked in parallel worker threads).
  */
 import type { CommandModule } from 'yargs';
-import { loadDestination } from '../../destination/load.js';
-import { renderCheck } from '../../report/check.js';
 import { UsageError } from '../../wire/errors.js';
 import { limitsFrom, print, renderOptions, withJson, withLimits, type OutputArgs, policiesFromArgs, withPolicies } from './common.js';
 import { toJson } from '../format.js';
 import type { Accel } from '../../regs/index.js';
-import { batchExitCode, checkMany, checkOne, renderBatch, type CheckJob } from '../batch.js';
+import type { CheckJob } from '../batch.js';
 
 interface Args extends OutputArgs {
   stream: string[];
@@ -46,6 +44,11 @@ export const checkCommand: CommandModule<object, Args> = {
     const streams = a.stream;
     if (streams.length > 1 && streams.includes('-')) throw new UsageError('standard input (-) can only be checked alone');
     if (a.jobs !== undefined && !(Number.isInteger(a.jobs) && a.jobs >= 1)) throw new UsageError('--jobs must be a positive integer');
+    const [{ loadDestination }, { renderCheck }, { batchExitCode, checkMany, checkOne, renderBatch }] = await Promise.all([
+      import('../../destination/load.js'),
+      import('../../report/check.js'),
+      import('../batch.js'),
+    ]);
     const limits = limitsFrom(a);
     const dest = await loadDestination(a.dest, limits);
     const job: CheckJob = { dest, loader: a.loader, accel: a.accel, policies: await policiesFromArgs(a), limits };

@@ -1,8 +1,8 @@
 /** Options and helpers shared by several commands. */
 import type { Argv } from 'yargs';
 import { readFile } from 'node:fs/promises';
-import { presetNames, type Policy } from '../../policy/index.js';
-import { policiesFrom } from '../../report/check.js';
+import { presetNames } from '../../policy/presets.js';
+import type { Policy } from '../../policy/index.js';
 import { VmstateError } from '../../wire/errors.js';
 import type { DecodeLimits } from '../../stream/decode.js';
 import { styleFor, type RenderOptions } from '../format.js';
@@ -62,6 +62,8 @@ export function withPolicies<T>(y: Argv<T>) {
 
 /** The policies named by {@link withPolicies} options. */
 export async function policiesFromArgs(a: PolicyArgs): Promise<Policy[]> {
+  // Loaded when a command asks for policies, not at start-up.
+  const { policiesFrom } = await import('../../policy/sources.js');
   const files: [string, string][] = [];
   for (const f of a.policy ?? []) {
     try {

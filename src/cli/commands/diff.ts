@@ -1,8 +1,6 @@
 /** `vmstate diff`: compare the cpreg lists of two streams, vCPU by vCPU. */
 import type { CommandModule } from 'yargs';
 import { basename, dirname, resolve } from 'node:path';
-import { decodeFile } from '../../api.js';
-import { diffReport, renderDiff } from '../../report/diff.js';
 import { limitsFrom, print, withJson, withLimits, type OutputArgs } from './common.js';
 import { toJson } from '../format.js';
 import type { Accel } from '../../regs/index.js';
@@ -35,6 +33,7 @@ export const diffCommand: CommandModule<object, Args> = {
       .example("$0 diff a.mig b.mig --json | jq '.cpus[0].differ'", 'registers whose values differ, as JSON') as never,
   handler: async (a) => {
     if (a.a === '-' && a.b === '-') throw new UsageError('only one of the two streams can be standard input');
+    const [{ decodeFile }, { diffReport, renderDiff }] = await Promise.all([import('../../api.js'), import('../../report/diff.js')]);
     const [sa, sb] = [await decodeFile(a.a, { limits: limitsFrom(a) }), await decodeFile(a.b, { limits: limitsFrom(a) })];
     const rep = diffReport(sa.cpus, sb.cpus, a.accel);
     print(a.json ? toJson(rep) : renderDiff(rep, label(a.a, a.b), label(a.b, a.a)));

@@ -1,8 +1,5 @@
 /** `vmstate dump`: the whole device state as JSON, as QEMU's analyser prints it. */
 import type { CommandModule } from 'yargs';
-import { decodeFile } from '../../api.js';
-import { stateReport } from '../../report/dump.js';
-import { analyserJson } from '../../stream/json-writer.js';
 import { limitsFrom, print, withJson, withLimits } from './common.js';
 import { UsageError } from '../../wire/errors.js';
 
@@ -30,6 +27,11 @@ export const dumpCommand: CommandModule<object, Args> = {
       .example('$0 dump f.mig --desc', 'the stream\'s own description')
       .example("$0 dump f.mig | jq '.\"cpu (7)\"'", 'one section') as never,
   handler: async (a) => {
+    const [{ decodeFile }, { stateReport }, { analyserJson }] = await Promise.all([
+      import('../../api.js'),
+      import('../../report/dump.js'),
+      import('../../stream/json-writer.js'),
+    ]);
     const s = await decodeFile(a.stream, { limits: limitsFrom(a), collectState: !a.desc });
     if (a.desc) {
       if (!s.vmdesc) throw new UsageError(`${a.stream} has no vmdesc`);

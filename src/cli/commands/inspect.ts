@@ -1,11 +1,7 @@
 /** `vmstate inspect`: what a stream holds, from header to vmdesc (and the libvirt image around it). */
 import type { CommandModule } from 'yargs';
-import { decodeSource } from '../../api.js';
-import { inspectReport, renderInspect } from '../../report/inspect.js';
 import { limitsFrom, print, renderOptions, withJson, withLimits, type OutputArgs } from './common.js';
 import { toJson } from '../format.js';
-import { containerOf, openInput } from '../../container/open.js';
-import { containerReport, renderContainer } from '../../container/report.js';
 
 interface Args extends OutputArgs {
   stream: string;
@@ -24,6 +20,12 @@ export const inspectCommand: CommandModule<object, Args> = {
       .example('cat f.mig | $0 inspect - --json', 'from a pipe, as JSON')
       .example('$0 inspect /var/lib/libvirt/qemu/save/guest.save', 'a libvirt save image: domain, machine, then the stream') as never,
   handler: async (a) => {
+    const [{ decodeSource }, { inspectReport, renderInspect }, { containerOf, openInput }, { containerReport, renderContainer }] = await Promise.all([
+      import('../../api.js'),
+      import('../../report/inspect.js'),
+      import('../../container/open.js'),
+      import('../../container/report.js'),
+    ]);
     const src = await openInput(a.stream);
     let s;
     try {

@@ -1,8 +1,6 @@
 /** `vmstate profile`: save what `check` needs to know about a destination, from a stream saved there. */
 import type { CommandModule } from 'yargs';
 import { writeFile, rename } from 'node:fs/promises';
-import { decodeFile } from '../../api.js';
-import { profileOf } from '../../destination/profile.js';
 import { limitsFrom, print, withJson, withLimits } from './common.js';
 import { toJson } from '../format.js';
 import type { Accel } from '../../regs/index.js';
@@ -32,6 +30,7 @@ export const profileCommand: CommandModule<object, Args> = {
       .example('$0 profile dst.mig -o dst.json', 'then: vmstate check src.mig --dest dst.json')
       .example('ssh dst-host cat /tmp/saved.mig | $0 profile - > dst.json', 'from a pipe') as never,
   handler: async (a) => {
+    const [{ decodeFile }, { profileOf }] = await Promise.all([import('../../api.js'), import('../../destination/profile.js')]);
     const s = await decodeFile(a.stream, { limits: limitsFrom(a) });
     const text = toJson(profileOf(a.stream, s, a.accel)) + '\n';
     if (!a.output || a.output === '-') return print(text);

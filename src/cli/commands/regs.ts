@@ -1,8 +1,5 @@
 /** `vmstate regs`: every vCPU's cpreg ids and values, named. */
 import type { CommandModule } from 'yargs';
-import { decodeFile } from '../../api.js';
-import { regsReport, renderRegs } from '../../report/regs.js';
-import { lookup, renderLookup } from '../../report/lookup.js';
 import { limitsFrom, print, withJson, withLimits, type OutputArgs } from './common.js';
 import { toJson } from '../format.js';
 import { UsageError } from '../../wire/errors.js';
@@ -32,11 +29,13 @@ export const regsCommand: CommandModule<object, Args> = {
       .example('$0 regs f.mig --json | jq \'.cpus[0].registers[] | select(.name=="TCR2_EL1")\'', 'one register as JSON') as never,
   handler: async (a) => {
     if (a.lookup) {
+      const { lookup, renderLookup } = await import('../../report/lookup.js');
       const entries = lookup(a.lookup, a.accel ?? 'tcg');
       print(a.json ? toJson({ schema: 'vmstate/lookup/1', registers: entries }) : renderLookup(entries));
       return;
     }
     if (!a.stream) throw new UsageError('regs needs a stream (or --lookup)');
+    const [{ decodeFile }, { regsReport, renderRegs }] = await Promise.all([import('../../api.js'), import('../../report/regs.js')]);
     const s = await decodeFile(a.stream, { limits: limitsFrom(a) });
     if (a.cpu !== undefined && !s.cpus.some((c) => c.instance === a.cpu)) {
       throw new UsageError(`no vCPU ${a.cpu} in ${a.stream} (instances: ${s.cpus.map((c) => c.instance).join(', ') || 'none'})`);

@@ -1,9 +1,6 @@
 /** `vmstate rewrite`: copy a stream with edits to its cpu sections (no edits: byte for byte). */
 import type { CommandModule } from 'yargs';
 import { limitsFrom, renderOptions, withJson, withLimits, type OutputArgs, policiesFromArgs, withPolicies } from './common.js';
-import { loadDestination } from '../../destination/load.js';
-import { rewrite } from '../../rewrite/rewrite.js';
-import { renderRewrite } from '../../report/rewrite.js';
 import { toJson } from '../format.js';
 import { LOADER_CHOICES } from './check.js';
 import type { Accel } from '../../regs/index.js';
@@ -58,13 +55,15 @@ export const rewriteCommand: CommandModule<object, Args> = {
       .example('$0 rewrite guest.save -o fixed.save --preset kernel-compat-10.1', 'a libvirt save image: header and XML kept, stream re-compressed alike') as never,
   handler: async (a) => {
     const limits = limitsFrom(a);
+    const { rewrite } = await import('../../rewrite/rewrite.js');
+    const loadDestination = async (p: string) => (await import('../../destination/load.js')).loadDestination(p, limits);
     const rep = await rewrite({
       input: a.stream,
       output: a.output,
       dryRun: a.dryRun,
       strip: a.strip,
       policies: await policiesFromArgs(a),
-      dest: a.dest ? await loadDestination(a.dest, limits) : undefined,
+      dest: a.dest ? await loadDestination(a.dest) : undefined,
       stripUnknown: a.stripUnknown,
       adopt: a.adoptDestValues,
       stripUnknownSubsections: a.stripUnknownSubsections,
@@ -76,10 +75,13 @@ export const rewriteCommand: CommandModule<object, Args> = {
     });
     // The stream itself may be on stdout: the report then goes to stderr.
     const to = a.output === '-' ? process.stderr : process.stdout;
-    const text = a.json ? toJson(rep) : renderRewrite(rep, renderOptions(a, to));
     const edits = rep.cpus.some((c) => c.removed.length || c.changed.length || c.droppedSubsections.length);
     // --quiet: the exit code says it all (the JSON report is still printed when asked for).
-    if (a.json || (!a.quiet && (edits || rep.check || a.dryRun))) to.write(text + '\n');
+    if (a.json) to.write(toJson(rep) + '\n');
+    else if (!a.quiet && (edits || rep.check || a.dryRun)) {
+      const { renderRewrite } = await import('../../report/rewrite.js');
+      to.write(renderRewrite(rep, renderOptions(a, to)) + '\n');
+    }
     if (rep.check?.verdict === 'reject' && !a.force) process.exitCode = 1;
   },
 };
