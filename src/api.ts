@@ -2,7 +2,7 @@
  * High-level entry points: open a stream from a path or stdin and decode it,
  * optionally copying it with edits to an output.
  */
-import { realpathSync } from 'node:fs';
+import { realpathSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { decodeStream, type DecodeOptions, type DecodedStream } from './stream/decode.js';
 import type { ByteSource } from './wire/source.js';
@@ -24,6 +24,14 @@ export async function decodeFile(path: string, opts: Omit<DecodeOptions, 'output
 /** Decodes an in-memory source (see {@link BufferSource}). */
 export async function decodeSource(src: ByteSource, opts: DecodeOptions = {}): Promise<DecodedStream> {
   return decodeStream(src, opts);
+}
+
+function isDirectory(p: string): boolean {
+  try {
+    return statSync(p).isDirectory();
+  } catch {
+    return false;
+  }
 }
 
 function sameFile(a: string, b: string): boolean {
@@ -50,6 +58,7 @@ export async function rewriteFile(
   if (output !== '-' && input !== '-' && sameFile(input, output)) {
     throw new UsageError(`refusing to write over the input ${input}: choose another output path`);
   }
+  if (output !== '-' && isDirectory(output)) throw new UsageError(`${output} is a directory: name the output file`);
   const src = await openInput(input);
   // A bare stream in a regular file is copied by the kernel while it is decoded (see CopyFileSink).
   const copyable = input !== '-' && src.size !== undefined && !containerOf(src);

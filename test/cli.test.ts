@@ -115,4 +115,20 @@ describe('bad input: exit 2, typed error naming offset and section, nothing half
     expect(vmstate(['frobnicate', 'x']).code).toBe(2);
     expect(vmstate(['inspect', '/nonexistent/file']).code).toBe(2);
   });
+
+  it('an output that cannot be written: exit 2 naming it, from a file and a pipe, nothing left behind', () => {
+    const input = join(dir, 'in.mig');
+    writeFileSync(input, data);
+    const missing = join(dir, 'no-such-dir', 'out.mig');
+    for (const [args, stdin] of [[['rewrite', input, '-o', missing]], [['rewrite', '-', '-o', missing], data], [['profile', input, '-o', missing]]] as [string[], Buffer?][]) {
+      const r = vmstate(args, stdin);
+      expect(r.code, args.join(' ')).toBe(2);
+      expect(r.stderr).toBe(`vmstate: cannot write ${missing}: ENOENT\n`);
+    }
+    const r = vmstate(['rewrite', input, '-o', dir]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('is a directory');
+    expect(vmstate(['profile', input, '-o', dir]).stderr).toBe(`vmstate: cannot write ${dir}: EISDIR\n`);
+    expect(readdirSync(dir).filter((f) => f.includes('.tmp'))).toEqual([]);
+  });
 });

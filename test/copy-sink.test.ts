@@ -3,7 +3,7 @@
  * change on (CopyFileSink): the result must be exactly what writing every byte gives.
  */
 import { describe, expect, it, beforeAll, afterAll } from 'vitest';
-import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -120,8 +120,20 @@ describe('CopyFileSink', () => {
     expect(files()).toEqual(['input.bin']);
   });
 
-  it('fails up front on an output directory that does not exist', async () => {
-    await expect(CopyFileSink.create(input(), join(dir, 'missing', 'out.bin'))).rejects.toMatchObject({ code: 'ENOENT' });
+  it('fails up front, typed, on an output directory that does not exist', async () => {
+    const target = join(dir, 'missing', 'out.bin');
+    await expect(CopyFileSink.create(input(), target)).rejects.toThrow(new VmstateError('IO', `cannot write ${target}: ENOENT`));
+  });
+
+  it('a target it cannot rename onto: typed error, the copy removed', async () => {
+    writeFileSync(input(), randomBytes(1000));
+    mkdirSync(join(dir, 'a-dir'));
+    const sink = await CopyFileSink.create(input(), join(dir, 'a-dir'));
+    const w = new StreamWriter(sink);
+    w.write(readFileSync(input()));
+    await expect(w.end()).rejects.toMatchObject({ code: 'IO', message: expect.stringContaining('EISDIR') });
+    expect(files()).toEqual(['a-dir', 'input.bin']);
+    rmSync(join(dir, 'a-dir'), { recursive: true });
   });
 
   it('a truncated stream: typed error, and no output or temporary file', async () => {

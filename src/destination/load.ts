@@ -9,7 +9,7 @@ import { destinationFromList, parseRegisterList, type DestinationModel } from '.
 import { destinationFromProfile, generationOfStream, streamSubsections } from './profile.js';
 import { KNOWN_CPU_SUBSECTIONS, unionSubsections, type QemuGeneration } from './known-subsections.js';
 import { inferAccel } from '../regs/index.js';
-import { VmstateError } from '../wire/errors.js';
+import { ioError, VmstateError } from '../wire/errors.js';
 import { isLibvirtImage } from '../container/libvirt.js';
 
 /** A loaded destination and what could be told about its QEMU. */
@@ -32,7 +32,7 @@ export async function loadDestination(path: string, limits: Partial<DecodeLimits
       await fh.close();
     }
   } catch (e) {
-    throw new VmstateError('IO', `cannot read destination ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    throw ioError(`cannot read destination ${path}`, e);
   }
   if ((head.length >= 4 && head.readUInt32BE(0) === 0x5145564d) || isLibvirtImage(head)) {
     const s = await decodeFile(path, { limits });

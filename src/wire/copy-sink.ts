@@ -6,7 +6,7 @@
 import { chmod, copyFile, open, rename, unlink, type FileHandle } from 'node:fs/promises';
 import { writevSync } from 'node:fs';
 import { tempPathFor, type ByteSink } from './writer.js';
-import { VmstateError } from './errors.js';
+import { ioError, VmstateError } from './errors.js';
 
 /** Mode of a file created by the program (as `open` would give it): 0666 less the umask. */
 function createdMode(): number {
@@ -40,7 +40,11 @@ export class CopyFileSink implements ByteSink {
   static async create(input: string, target: string): Promise<CopyFileSink> {
     const tmp = tempPathFor(target);
     // Claimed (and the directory proved writable) now, not when the copy is done.
-    await (await open(tmp, 'wx')).close();
+    try {
+      await (await open(tmp, 'wx')).close();
+    } catch (e) {
+      throw ioError(`cannot write ${target}`, e);
+    }
     return new CopyFileSink(input, tmp, target);
   }
 
@@ -64,14 +68,15 @@ export class CopyFileSink implements ByteSink {
   private async file(): Promise<FileHandle> {
     if (this.fh) return this.fh;
     const failed = await this.copy();
-    if (failed) {
-      const code = (failed as NodeJS.ErrnoException).code;
-      throw new VmstateError('IO', `cannot copy the input to ${this.tmp}: ${code ?? (failed as Error).message}`);
-    }
+    if (failed) throw ioError(`cannot copy ${this.input} to ${this.target}`, failed);
     // The copy has the input's permissions: give it those of any file this program writes
     // (and make it writable, should the input be read-only).
-    await chmod(this.tmp, createdMode());
-    this.fh = await open(this.tmp, 'r+');
+    try {
+      await chmod(this.tmp, createdMode());
+      this.fh = await open(this.tmp, 'r+');
+    } catch (e) {
+      throw ioError(`cannot write ${this.target}`, e);
+    }
     return this.fh;
   }
 
@@ -95,12 +100,16 @@ export class CopyFileSink implements ByteSink {
     }
     const fd = (await this.file()).fd;
     let at = Math.max(start, this.changedFrom);
-    for (let rest = out; rest.length; ) {
-      let n = writevSync(fd, rest, at);
-      at += n;
-      // A short vectored write: go on from the first byte not written.
-      while (rest.length && n >= rest[0]!.length) n -= rest.shift()!.length;
-      if (n) rest[0] = rest[0]!.subarray(n);
+    try {
+      for (let rest = out; rest.length; ) {
+        let n = writevSync(fd, rest, at);
+        at += n;
+        // A short vectored write: go on from the first byte not written.
+        while (rest.length && n >= rest[0]!.length) n -= rest.shift()!.length;
+        if (n) rest[0] = rest[0]!.subarray(n);
+      }
+    } catch (e) {
+      throw ioError(`cannot write ${this.target}`, e);
     }
   }
 
@@ -124,7 +133,7 @@ export class CopyFileSink implements ByteSink {
       await rename(this.tmp, this.target);
     } catch (e) {
       await this.close(false);
-      throw e;
+      throw ioError(`cannot write ${this.target}`, e);
     }
   }
 }

@@ -98,3 +98,10 @@ export class RefusalError extends VmstateError {
 export function isVmstateError(e: unknown): e is VmstateError {
   return e instanceof VmstateError;
 }
+
+/** A failed file operation as a typed error: `what` (e.g. "cannot open f.mig"), then the errno code. */
+export function ioError(what: string, e: unknown): VmstateError {
+  if (isVmstateError(e)) return e;
+  const code = (e as NodeJS.ErrnoException | undefined)?.code;
+  return new VmstateError('IO', `${what}: ${code ?? (e instanceof Error ? e.message : String(e))}`);
+}

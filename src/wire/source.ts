@@ -6,7 +6,7 @@
 import { open, stat, type FileHandle } from 'node:fs/promises';
 import { fstatSync, readSync } from 'node:fs';
 import { isatty } from 'node:tty';
-import { VmstateError } from './errors.js';
+import { ioError, VmstateError } from './errors.js';
 
 /** A producer of consecutive chunks of one byte stream. */
 export interface ByteSource {
@@ -109,7 +109,7 @@ export class FileSource implements ByteSource {
     try {
       fh = await open(path, 'r');
     } catch (e) {
-      throw new VmstateError('IO', `cannot open ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+      throw ioError(`cannot open ${path}`, e);
     }
     const st = await fh.stat();
     if (!st.isFile()) {
@@ -299,7 +299,7 @@ export async function openSource(path: string, chunk = DEFAULT_CHUNK, pipeChunk 
   try {
     st = await stat(path);
   } catch (e) {
-    throw new VmstateError('IO', `cannot open ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    throw ioError(`cannot open ${path}`, e);
   }
   // A FIFO (e.g. `<(cat f)`) or device is read like a pipe, in order.
   if (!st.isFile()) {
@@ -307,7 +307,7 @@ export async function openSource(path: string, chunk = DEFAULT_CHUNK, pipeChunk 
     try {
       fh = await open(path, 'r');
     } catch (e) {
-      throw new VmstateError('IO', `cannot open ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+      throw ioError(`cannot open ${path}`, e);
     }
     return new FdSource(fh.fd, pipeChunk, undefined, () => fh.close());
   }

@@ -10,6 +10,7 @@ import { writeSync, writevSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import type { Writable } from 'node:stream';
 import type { Tap } from './reader.js';
+import { ioError } from './errors.js';
 
 /** Where written bytes end up. */
 export interface ByteSink {
@@ -159,7 +160,12 @@ export class FileSink implements ByteSink {
 
   static async create(target: string): Promise<FileSink> {
     const tmp = tempPathFor(target);
-    const fh = await open(tmp, 'wx');
+    let fh: FileHandle;
+    try {
+      fh = await open(tmp, 'wx');
+    } catch (e) {
+      throw ioError(`cannot write ${target}`, e);
+    }
     return new FileSink(fh, tmp, target);
   }
 
@@ -171,6 +177,14 @@ export class FileSink implements ByteSink {
   async writev(bufs: Buffer[]): Promise<void> {
     let total = 0;
     for (const b of bufs) total += b.length;
+    try {
+      this.writeAll(bufs, total);
+    } catch (e) {
+      throw ioError(`cannot write ${this.target}`, e);
+    }
+  }
+
+  private writeAll(bufs: Buffer[], total: number): void {
     const fd = this.fh.fd;
     let bytesWritten = writevSync(fd, bufs);
     // Short vectored writes are rare but legal: finish the rest buffer by buffer.
@@ -191,8 +205,16 @@ export class FileSink implements ByteSink {
 
   async close(ok: boolean): Promise<void> {
     await this.fh.close().catch(() => {});
-    if (ok) await rename(this.tmp, this.target);
-    else await unlink(this.tmp).catch(() => {});
+    if (ok) {
+      try {
+        await rename(this.tmp, this.target);
+        return;
+      } catch (e) {
+        await unlink(this.tmp).catch(() => {});
+        throw ioError(`cannot write ${this.target}`, e);
+      }
+    }
+    await unlink(this.tmp).catch(() => {});
   }
 }
 
@@ -206,7 +228,7 @@ export class WritableSink implements ByteSink {
     await new Promise<void>((res, rej) => {
       const last = bufs.length - 1;
       for (let i = 0; i < last; i++) this.out.write(bufs[i]!);
-      this.out.write(bufs[last]!, (e) => (e ? rej(e) : res()));
+      this.out.write(bufs[last]!, (e) => (e ? rej(ioError('cannot write the output', e)) : res()));
     });
   }
   async close(): Promise<void> {}

@@ -3,7 +3,7 @@ import type { Argv } from 'yargs';
 import { readFile } from 'node:fs/promises';
 import { presetNames } from '../../policy/presets.js';
 import type { Policy } from '../../policy/index.js';
-import { VmstateError } from '../../wire/errors.js';
+import { ioError } from '../../wire/errors.js';
 import type { DecodeLimits } from '../../stream/decode.js';
 import { styleFor, type RenderOptions } from '../format.js';
 
@@ -69,7 +69,7 @@ export async function policiesFromArgs(a: PolicyArgs): Promise<Policy[]> {
     try {
       files.push([f, await readFile(f, 'utf8')]);
     } catch (e) {
-      throw new VmstateError('IO', `cannot read policy ${f}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+      throw ioError(`cannot read policy ${f}`, e);
     }
   }
   return policiesFrom({ files, compat: a.compat, presets: a.preset });

@@ -1,6 +1,8 @@
 /** `vmstate profile`: save what `check` needs to know about a destination, from a stream saved there. */
 import type { CommandModule } from 'yargs';
-import { writeFile, rename } from 'node:fs/promises';
+import { writeFile, rename, unlink } from 'node:fs/promises';
+import { tempPathFor } from '../../wire/writer.js';
+import { ioError } from '../../wire/errors.js';
 import { limitsFrom, print, withJson, withLimits } from './common.js';
 import { toJson } from '../format.js';
 import type { Accel } from '../../regs/index.js';
@@ -34,8 +36,13 @@ export const profileCommand: CommandModule<object, Args> = {
     const s = await decodeFile(a.stream, { limits: limitsFrom(a) });
     const text = toJson(profileOf(a.stream, s, a.accel)) + '\n';
     if (!a.output || a.output === '-') return print(text);
-    const tmp = `${a.output}.vmstate-${process.pid}.tmp`;
-    await writeFile(tmp, text);
-    await rename(tmp, a.output);
+    const tmp = tempPathFor(a.output);
+    try {
+      await writeFile(tmp, text, { flag: 'wx' });
+      await rename(tmp, a.output);
+    } catch (e) {
+      await unlink(tmp).catch(() => {});
+      throw ioError(`cannot write ${a.output}`, e);
+    }
   },
 };
