@@ -19,7 +19,7 @@ function createdMode(): number {
  * (`copyFile`: copy_file_range on Linux, run on the thread pool while the input is decoded).
  * Bytes before the offset given to {@link changedAt} are skipped, being already there; the rest
  * are written at their offsets once the copy is complete, and the file is cut to the length
- * written. Renamed into place on success, removed otherwise, like {@link FileSink}.
+ * written. Renamed into place on success, removed otherwise, like `FileSink`.
  */
 export class CopyFileSink implements ByteSink {
   readonly releasesBuffers = true;
