@@ -151,11 +151,11 @@ describe('progress line', () => {
     const writes: string[] = [];
     const target = { isTTY: false, write: (s: string) => writes.push(s) };
     const h = progressObserver(target, () => true, { delay: 0, interval: 0 }).opened('f', 10);
-    h.advance(5);
-    h.closed();
+    h?.advance(5);
+    h?.closed();
     const h2 = progressObserver({ ...target, isTTY: true }, () => false, { delay: 0, interval: 0 }).opened('f', 10);
-    h2.advance(5);
-    h2.closed();
+    h2?.advance(5);
+    h2?.closed();
     expect(writes).toEqual([]);
   });
 

@@ -109,7 +109,7 @@ export class ProgressBar {
 export function progressObserver(target: ProgressTarget, enabled: () => boolean, o: ProgressOptions = {}): InputObserver {
   return {
     opened(path, total) {
-      if (!enabled() || !target.isTTY) return { advance() {}, closed() {} };
+      if (!enabled() || !target.isTTY) return null;
       const bar = new ProgressBar(target, path === '-' ? 'stdin' : basename(path), total, o);
       return { advance: (p) => bar.update(p), closed: () => bar.finish() };
     },

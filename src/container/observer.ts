@@ -6,8 +6,11 @@
 
 /** Told about every input opened through `openInput` while it is active. */
 export interface InputObserver {
-  /** An input was opened; `total` is its size in bytes when known. Returns the per-input hooks. */
-  opened(path: string, total: number | undefined): { advance(position: number): void; closed(): void };
+  /**
+   * An input was opened; `total` is its size in bytes when known. Returns the per-input hooks,
+   * or null when this input is of no interest (its reads are then not counted at all).
+   */
+  opened(path: string, total: number | undefined): { advance(position: number): void; closed(): void } | null;
 }
 
 /**

@@ -148,8 +148,8 @@ function unwrap(header: LibvirtHeader, prefix: Buffer, stream: ByteSource): Inpu
  */
 export async function openInput(path: string, chunk = DEFAULT_CHUNK): Promise<InputSource> {
   let base = await openSource(path, chunk);
-  const observer = currentInputObserver();
-  if (observer) base = new CountingSource(base, observer.opened(path, base.size));
+  const hooks = currentInputObserver()?.opened(path, base.size);
+  if (hooks) base = new CountingSource(base, hooks);
   try {
     return await unwrapInput(base);
   } catch (e) {

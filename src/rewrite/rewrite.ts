@@ -77,14 +77,18 @@ export async function rewrite(req: RewriteRequest): Promise<RewriteReport> {
     force: !!req.force,
   };
   // The matcher and the check load only for a rewrite towards a destination.
-  const checking = req.dest
-    ? await Promise.all([import('../match/index.js'), import('../destination/load.js'), import('../destination/known-subsections.js'), import('../report/check.js')])
-    : null;
-  if (req.dest && checking) {
-    const [{ destinationCpuFor }, { knownSubsections }, { generationOfLoader }] = checking;
-    const model = req.dest.model;
-    opts.destCpu = (i) => destinationCpuFor(model, i);
-    if (req.stripUnknownSubsections) opts.knownSubsections = knownSubsections(req.dest, generationOfLoader(loader)) ?? [];
+  let checkStream: typeof import('../report/check.js').checkStream | null = null;
+  const dest = req.dest;
+  if (dest) {
+    const [{ destinationCpuFor }, { knownSubsections }, { generationOfLoader }, check] = await Promise.all([
+      import('../match/index.js'),
+      import('../destination/load.js'),
+      import('../destination/known-subsections.js'),
+      import('../report/check.js'),
+    ]);
+    checkStream = check.checkStream;
+    opts.destCpu = (i) => destinationCpuFor(dest.model, i);
+    if (req.stripUnknownSubsections) opts.knownSubsections = knownSubsections(dest, generationOfLoader(loader)) ?? [];
   }
   const plans = new Map<number, CpuPlan>();
   const plan = (cpu: DecodedStream['cpus'][number]) => {
@@ -97,10 +101,9 @@ export async function rewrite(req: RewriteRequest): Promise<RewriteReport> {
     return p.edit;
   };
   const recheck = (s: DecodedStream): CheckReport | null => {
-    if (!req.dest || !checking) return null;
-    const { checkStream } = checking[3];
+    if (!dest || !checkStream) return null;
     const after = { ...s, cpus: s.cpus.map((c) => applyPlan(c, plans.get(c.instance)!)) };
-    return checkStream(req.output ?? req.input, after, req.dest, { loader, accel: req.accel });
+    return checkStream(req.output ?? req.input, after, dest, { loader, accel: req.accel });
   };
   let check: CheckReport | null = null;
   if (req.dryRun) {

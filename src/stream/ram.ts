@@ -82,15 +82,14 @@ export class RamWalker {
           if (r.available < 1) await r.need(1);
           r.u8();
           b.records.zero++;
-          s.records.zero++;
+          addCounts(s, 0, 1, 0);
           continue;
         }
         case RamFlag.PAGE: {
           const b = this.continued(flags, value) ?? (await this.block(r, flags, value, at));
           if (!r.passBuffered(pageSize)) await r.pass(pageSize);
           b.records.page++;
-          s.records.page++;
-          s.payloadBytes += pageSize;
+          addCounts(s, 1, 0, pageSize);
           continue;
         }
         case RamFlag.XBZRLE: {

@@ -4,8 +4,7 @@
  * RAM, nearly all of a stream) never pass through user space.
  */
 import { chmod, copyFile, open, rename, unlink, type FileHandle } from 'node:fs/promises';
-import { writevSync } from 'node:fs';
-import { tempPathFor, type ByteSink } from './writer.js';
+import { tempPathFor, writeAllSync, type ByteSink } from './writer.js';
 import { ioError, VmstateError } from './errors.js';
 
 /** Mode of a file created by the program (as `open` would give it): 0666 less the umask. */
@@ -99,15 +98,8 @@ export class CopyFileSink implements ByteSink {
       skip = 0;
     }
     const fd = (await this.file()).fd;
-    let at = Math.max(start, this.changedFrom);
     try {
-      for (let rest = out; rest.length; ) {
-        let n = writevSync(fd, rest, at);
-        at += n;
-        // A short vectored write: go on from the first byte not written.
-        while (rest.length && n >= rest[0]!.length) n -= rest.shift()!.length;
-        if (n) rest[0] = rest[0]!.subarray(n);
-      }
+      writeAllSync(fd, out, Math.max(start, this.changedFrom));
     } catch (e) {
       throw ioError(`cannot write ${this.target}`, e);
     }

@@ -268,13 +268,8 @@ export class StreamReader {
   passBuffered(n: number): boolean {
     if (n > this.buffered) return false;
     const c = this.chunks[0];
-    if (c !== undefined && c.length - this.pos > n) {
-      this.pos += n;
-      this.offset += n;
-      this.buffered -= n;
-    } else {
-      this.advance(n);
-    }
+    if (c !== undefined && c.length - this.pos >= n) this.step(c, n);
+    else this.advance(n);
     return true;
   }
 

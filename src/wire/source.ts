@@ -57,11 +57,14 @@ const MAX_FREE_CHUNKS = 32;
  * Chunk buffers of one size, lent out by a source and taken back through
  * {@link ByteSource.release}: a long stream is read into a few buffers that stay
  * mapped (no page faults, no garbage) instead of a fresh allocation per read.
+ * One pool per source: it also paces the source's blocking reads ({@link hand}).
  */
 class ChunkPool {
   private readonly free: Buffer[] = [];
   /** Memory of the chunks lent and not released yet (weak: an unreleased chunk is simply collected). */
   private readonly lent = new WeakSet<ArrayBufferLike>();
+  /** Bytes handed out since the event loop last had a turn. */
+  private unyielded = 0;
   constructor(readonly size: number) {}
   /** A buffer of its own (not a slice of Node's shared pool), so it can be lent and reused. */
   get(): Buffer {
@@ -72,9 +75,25 @@ class ChunkPool {
     if (this.free.length < MAX_FREE_CHUNKS) this.free.push(buf);
   }
   /** The first `n` bytes of `buf` (from {@link get}) as a chunk to lend. */
-  lend(buf: Buffer, n: number): Buffer {
+  private lend(buf: Buffer, n: number): Buffer {
     this.lent.add(buf.buffer);
     return n === buf.length ? buf : buf.subarray(0, n);
+  }
+  /**
+   * Hands out the `n` bytes just read into `buf` (from {@link get}) as a chunk, or null (and
+   * takes `buf` back) when nothing was read; gives the event loop a turn every few MiB, as
+   * the reads before it blocked.
+   */
+  async hand(buf: Buffer, n: number): Promise<Buffer | null> {
+    if (n === 0) {
+      this.put(buf);
+      return null;
+    }
+    if ((this.unyielded += n) >= YIELD_EVERY) {
+      this.unyielded = 0;
+      await turn();
+    }
+    return this.lend(buf, n);
   }
   /** Takes back a lent chunk; anything else (or a second release) is ignored. */
   release(chunk: Buffer): void {
@@ -92,7 +111,6 @@ class ChunkPool {
 export class FileSource implements ByteSource {
   private position: number;
   private readonly pool: ChunkPool;
-  private unyielded = 0;
   private constructor(
     private readonly fh: FileHandle,
     readonly size: number,
@@ -128,18 +146,10 @@ export class FileSource implements ByteSource {
       bytesRead = readSync(this.fh.fd, buf, 0, want, this.position);
     } catch (e) {
       this.pool.put(buf);
-      throw e;
-    }
-    if (bytesRead === 0) {
-      this.pool.put(buf);
-      return null;
+      throw ioError('cannot read the input', e);
     }
     this.position += bytesRead;
-    if ((this.unyielded += bytesRead) >= YIELD_EVERY) {
-      this.unyielded = 0;
-      await turn();
-    }
-    return this.pool.lend(buf, bytesRead);
+    return this.pool.hand(buf, bytesRead);
   }
 
   release(chunk: Buffer): void {
@@ -154,10 +164,14 @@ export class FileSource implements ByteSource {
     // Only the bytes read are returned, so the buffer need not be zeroed first.
     const buf = Buffer.allocUnsafe(length);
     let done = 0;
-    while (done < length) {
-      const { bytesRead } = await this.fh.read(buf, done, length - done, position + done);
-      if (bytesRead === 0) break;
-      done += bytesRead;
+    try {
+      while (done < length) {
+        const { bytesRead } = await this.fh.read(buf, done, length - done, position + done);
+        if (bytesRead === 0) break;
+        done += bytesRead;
+      }
+    } catch (e) {
+      throw ioError('cannot read the input', e);
     }
     return buf.subarray(0, done);
   }
@@ -199,11 +213,10 @@ export class FdSource implements ByteSource {
   private readonly pool: ChunkPool;
   private ended = false;
   private other: ByteSource | null = null;
-  private unyielded = 0;
 
   constructor(
     private readonly fd: number,
-    chunk = DEFAULT_CHUNK,
+    chunk = PIPE_CHUNK,
     private readonly fallback?: () => ByteSource,
     private readonly onClose?: () => Promise<void>,
   ) {
@@ -228,7 +241,7 @@ export class FdSource implements ByteSource {
           return this.other.read();
         }
         this.pool.put(buf);
-        throw new VmstateError('IO', `cannot read the input: ${code ?? (e as Error).message}`);
+        throw ioError('cannot read the input', e);
       }
       if (k === 0) {
         this.ended = true;
@@ -236,15 +249,7 @@ export class FdSource implements ByteSource {
       }
       n += k;
     }
-    if (n === 0) {
-      this.pool.put(buf);
-      return null;
-    }
-    if ((this.unyielded += n) >= YIELD_EVERY) {
-      this.unyielded = 0;
-      await turn();
-    }
-    return this.pool.lend(buf, n);
+    return this.pool.hand(buf, n);
   }
 
   release(chunk: Buffer): void {

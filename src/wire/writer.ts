@@ -6,7 +6,7 @@
  * never leaves a partial output behind.
  */
 import { open, rename, unlink, type FileHandle } from 'node:fs/promises';
-import { writeSync, writevSync } from 'node:fs';
+import { writevSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import type { Writable } from 'node:stream';
 import type { Tap } from './reader.js';
@@ -50,15 +50,15 @@ export class StreamWriter implements Tap {
   /** The batch being written; never rejects (a failure is kept in `failed`). */
   private pending: Promise<void> = Promise.resolve();
   private failed: unknown = null;
-  /** Output offset of the first byte that is not the input's own, or -1. */
-  private changedFrom = -1;
+  /** The sink was told where the output stops following the input. */
+  private changeTold = false;
 
   constructor(private readonly sink: ByteSink) {}
 
   /** Output no longer follows the input from the current offset on (bytes dropped or new). */
   changed(): void {
-    if (this.changedFrom >= 0) return;
-    this.changedFrom = this.offset;
+    if (this.changeTold) return;
+    this.changeTold = true;
     this.sink.changedAt?.(this.offset);
   }
 
@@ -144,6 +144,22 @@ export class StreamWriter implements Tap {
   }
 }
 
+/**
+ * Writes every byte of `bufs` to `fd`, at `position` (null: at the file offset), with blocking
+ * vectored writes; a short write (rare but legal) goes on from the first byte not written.
+ */
+export function writeAllSync(fd: number, bufs: Buffer[], position: number | null = null): void {
+  let rest = bufs;
+  for (;;) {
+    let n = position === null ? writevSync(fd, rest) : writevSync(fd, rest, position);
+    if (position !== null) position += n;
+    let i = 0;
+    while (i < rest.length && n >= rest[i]!.length) n -= rest[i++]!.length;
+    if (i === rest.length) return;
+    rest = [rest[i]!.subarray(n), ...rest.slice(i + 1)];
+  }
+}
+
 /** A fresh name beside `target` for the file that becomes it on success. */
 export function tempPathFor(target: string): string {
   return join(dirname(target), `.${basename(target)}.vmstate-${process.pid}-${Date.now()}.tmp`);
@@ -175,31 +191,10 @@ export class FileSink implements ByteSink {
    * thread made a file-to-file copy use about twice the CPU time).
    */
   async writev(bufs: Buffer[]): Promise<void> {
-    let total = 0;
-    for (const b of bufs) total += b.length;
     try {
-      this.writeAll(bufs, total);
+      writeAllSync(this.fh.fd, bufs);
     } catch (e) {
       throw ioError(`cannot write ${this.target}`, e);
-    }
-  }
-
-  private writeAll(bufs: Buffer[], total: number): void {
-    const fd = this.fh.fd;
-    let bytesWritten = writevSync(fd, bufs);
-    // Short vectored writes are rare but legal: finish the rest buffer by buffer.
-    if (bytesWritten < total) {
-      let skip = bytesWritten;
-      for (const b of bufs) {
-        if (skip >= b.length) {
-          skip -= b.length;
-          continue;
-        }
-        let rest = b.subarray(skip);
-        skip = 0;
-        while (rest.length > 0) rest = rest.subarray(writeSync(fd, rest));
-      }
-      bytesWritten = total;
     }
   }
 
