@@ -9,7 +9,8 @@
 // sides), so the merge walks both full lists and reports 2·N/1000 anomalies. Only the
 // matchCpregs call is timed; building the lists is not. Prints one JSON line.
 import { performance } from 'node:perf_hooks';
-import { matchCpregs, destinationFromList } from '../dist/index.js';
+// The matcher is internal to the package: reached by its module path (not a public API).
+import { matchCpregs, destinationFromList } from '../dist/match/index.js';
 
 const n = Number(process.argv[2] ?? 1_000_000);
 if (!Number.isInteger(n) || n < 1) throw new Error(`bad register count: ${process.argv[2]}`);

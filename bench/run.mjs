@@ -246,7 +246,7 @@ async function streamCases(mib) {
 async function matcherCases() {
   const results = [];
   if (!want('matcher')) return results;
-  log(`\nmatcher (matchCpregs from dist/index.js), ${opts.runs} runs each`);
+  log(`\nmatcher (matchCpregs from dist/match/index.js), ${opts.runs} runs each`);
   for (const n of [250_000, 1_000_000]) {
     const runs = [];
     for (let i = 0; i < opts.runs; i++) {

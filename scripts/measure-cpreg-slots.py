@@ -49,7 +49,7 @@ def stream_ids(path):
     """The ids of the stream's cpu 0 (read with the built library)."""
     js = (
         "import(process.argv[1]).then(async (m) => {"
-        " const s = await m.decodeFile(process.argv[2]);"
+        " const s = await m.decodeStream(process.argv[2]);"
         " console.log(JSON.stringify(s.cpus[0].ids.map((x) => x.toString())));"
         "})"
     )

@@ -1,58 +1,34 @@
 /**
- * vmstate — decode, inspect, check and rewrite QEMU live-migration streams,
- * centred on the aarch64 `cpu` section's cpreg arrays.
+ * vmstate — decode, inspect, check and rewrite QEMU live-migration streams, centred on the
+ * aarch64 `cpu` section's cpreg arrays.
+ *
+ * This module is the public API. Every other module of the package is internal: not exported
+ * by the package, and free to change between versions.
  *
  * @example
  * ```ts
- * import { decodeFile, regName } from 'vmstate';
- * const s = await decodeFile('guest.mig');
- * for (const [i, id] of s.cpus[0].ids.entries()) console.log(regName(id), s.cpus[0].values[i]);
+ * import { decodeStream, regName } from 'vmstate';
+ * const s = await decodeStream('samples/qemu-7.2/virt-7.2_max.mig');
+ * const cpu = s.cpus[0];
+ * const at = cpu.ids.findIndex((id) => regName(id) === 'SCTLR_EL1');
+ * console.log(`${s.cpus.length} vCPUs, ${cpu.count} cpregs; SCTLR_EL1 = 0x${cpu.values[at].toString(16)}`);
+ * // prints: 2 vCPUs, 304 cpregs; SCTLR_EL1 = 0xc50838
  * ```
  * @module
  */
-export { decodeFile, decodeSource, rewriteFile } from './api.js';
 export { decodeStream, DEFAULT_LIMITS } from './stream/decode.js';
-export type { CpuEdit, DecodeLimits, DecodeOptions, DecodedStream, DeviceState } from './stream/decode.js';
-export type {
-  CommandRecord,
-  Configuration,
-  CpuSection,
-  IterativeSection,
-  RamBlock,
-  RamSummary,
-  SectionRecord,
-  SubsectionRecord,
-  VmdescRecord,
-} from './stream/records.js';
-export type { Vmdesc, VmdescDevice, VmdescBody, VmdescField } from './stream/vmdesc.js';
-export { encodeCpregArrays } from './cpu/cpregs-encode.js';
+export type { DecodedStream } from './stream/decode.js';
+export type { CpuSection } from './cpu/section.js';
 export { decodeCpregArrays } from './cpu/cpregs-decode.js';
-export { BufferSource, FileSource, IterableSource, openSource, type ByteSource } from './wire/source.js';
-export { StreamWriter, FileSink, MemorySink, WritableSink, type ByteSink } from './wire/writer.js';
-export {
-  VmstateError,
-  StreamFormatError,
-  TruncatedError,
-  LimitError,
-  UnsupportedError,
-  UsageError,
-  isVmstateError,
-  type ErrorCode,
-  type ErrorPlace,
-} from './wire/errors.js';
-export {
-  regName,
-  regAliases,
-  lookupRegs,
-  inferAccel,
-  qemuFieldText,
-  regFieldText,
-  hex64,
-  decodeRegId,
-  isIdRegister,
-  idRegisterFields,
-  type Accel,
-} from './regs/index.js';
-export * from './match/index.js';
-export * from './policy/index.js';
-export * from './container/index.js';
+export { encodeCpregArrays } from './cpu/cpregs-encode.js';
+export { loadDestination } from './destination/load.js';
+export type { Destination } from './destination/load.js';
+export { profileOf } from './destination/profile.js';
+export { checkStream } from './check/check.js';
+export type { CheckResult } from './check/check.js';
+export { rewriteStream } from './rewrite/rewrite.js';
+export type { RewriteResult } from './rewrite/rewrite.js';
+export { regName, lookupRegs } from './regs/names.js';
+export { policiesFrom } from './policy/sources.js';
+export type { Policy } from './policy/policy.js';
+export { VmstateError, TruncatedError, StreamFormatError, LimitError, UnsupportedError, ProfileError, UsageError, RefusalError } from './errors.js';

@@ -5,8 +5,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { vmstate } from './helpers/cli.js';
 import { SAMPLES_DIR } from './helpers/samples.js';
-import { batchExitCode, firstReasons, renderBatch, type BatchResult } from '../src/cli/batch.js';
-import { COLOR, stripAnsi } from '../src/cli/format.js';
+import { batchExitCode } from '../src/cli/batch.js';
+import { firstReasons, renderBatch, type BatchResult } from '../src/report/batch.js';
+import { COLOR, stripAnsi } from '../src/report/format.js';
 
 const s = (v: string, f: string) => join(SAMPLES_DIR, v, f);
 const DEST = s('qemu-7.2', 'virt-7.2_cortex-a57.mig');
@@ -84,7 +85,6 @@ describe('check with four real streams against one destination', () => {
 
 describe('batch helpers', () => {
   const report = (verdict: 'accept' | 'reject', messages: string[]): BatchResult => ({
-    schema: 'vmstate/check/1',
     stream: `${verdict}.mig`,
     destination: { path: 'd', origin: 'stream', machineType: null },
     verdict,
@@ -92,13 +92,16 @@ describe('batch helpers', () => {
     accel: 'tcg',
     policies: [],
     anomalies: [],
-    cpus: [0, 1].map((instance) => ({
+    devices: [0, 1].map((instance) => ({
+      name: 'cpu',
       instance,
       verdict,
       qemuError: null,
-      anomalies: messages.map((message) => ({ kind: 'unexpected' as const, fatal: true, id: null, name: message === 'x' ? 'TCR2_EL1' : null, message, qemuText: null })),
+      anomalies: messages.map((message) => ({ kind: 'unexpected' as const, fatal: true, id: null, reg: null, name: message === 'x' ? 'TCR2_EL1' : null, message, qemuText: null })),
     })),
+    outcome: verdict === 'reject' ? 'refuse' : 'load',
     qemuError: verdict === 'reject' ? 'Failed to load cpu:cpreg_vmstate_array_len' : null,
+    qemuLines: verdict === 'reject' ? ['Failed to load cpu:cpreg_vmstate_array_len'] : [],
     warnings: [],
     notes: [],
   });

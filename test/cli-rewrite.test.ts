@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { vmstate } from './helpers/cli.js';
 import { SAMPLES_DIR } from './helpers/samples.js';
-import { decodeFile } from '../src/api.js';
+import { decodeStream } from '../src/stream/decode.js';
 
 const sample = (p: string) => join(SAMPLES_DIR, p);
 const dir = mkdtempSync(join(tmpdir(), 'vmstate-rw-'));
@@ -37,7 +37,7 @@ describe('rewrite', () => {
     const pipe = vmstate(['rewrite', '-', '-o', '-', '--strip', 'TPIDR_EL0'], readFileSync(A57_72));
     expect(pipe.code, pipe.stderr).toBe(0);
     expect(pipe.out.equals(readFileSync(file))).toBe(true);
-    const [before, after] = [await decodeFile(A57_72), await decodeFile(file)];
+    const [before, after] = [await decodeStream(A57_72), await decodeStream(file)];
     const tpidr = 0x603000000013de82n;
     for (const [k, c] of after.cpus.entries()) {
       const keep = before.cpus[k]!.ids.map((id, i) => [id, before.cpus[k]!.values[i]]).filter(([id]) => id !== tpidr);

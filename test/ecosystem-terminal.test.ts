@@ -7,10 +7,11 @@ import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { CLI } from './helpers/cli.js';
 import { SAMPLES_DIR } from './helpers/samples.js';
-import { COLOR, PLAIN, stripAnsi, table, useColor } from '../src/cli/format.js';
+import { COLOR, PLAIN, stripAnsi, table, useColor } from '../src/report/format.js';
 import { ProgressBar, bytes, duration, progressLine, progressObserver } from '../src/cli/progress.js';
-import { renderCheck, type CheckReport } from '../src/report/check.js';
-import { decodeFile } from '../src/api.js';
+import { renderCheck } from '../src/report/check.js';
+import type { CheckResult } from '../src/check/check.js';
+import { decodeStream } from '../src/stream/decode.js';
 import { withInputObserver } from '../src/container/open.js';
 
 const S72 = join(SAMPLES_DIR, 'qemu-7.2', 'virt-7.2_max.mig');
@@ -54,10 +55,10 @@ describe('colour decision', () => {
   });
 
   it('verdicts: ACCEPT green, REJECT red, fatal findings red; plain style adds nothing', () => {
-    const rep = (verdict: 'accept' | 'reject'): CheckReport => ({
-      schema: 'vmstate/check/1', stream: 's', destination: { path: 'd', origin: 'stream', machineType: null }, verdict, loader: 'legacy', accel: 'tcg',
-      policies: [], anomalies: [], qemuError: null, warnings: ['w'], notes: ['n'],
-      cpus: [{ instance: 0, verdict, qemuError: null, anomalies: verdict === 'reject' ? [{ kind: 'unexpected', fatal: true, id: '0x603000000013c103', name: 'TCR2_EL1', message: 'not on the destination', qemuText: null }] : [] }],
+    const rep = (verdict: 'accept' | 'reject'): CheckResult => ({
+      stream: 's', destination: { path: 'd', origin: 'stream', machineType: null }, verdict, loader: 'legacy', accel: 'tcg',
+      policies: [], anomalies: [], outcome: 'load', qemuError: null, qemuLines: [], warnings: ['w'], notes: ['n'],
+      devices: [{ name: 'cpu', instance: 0, verdict, qemuError: null, anomalies: verdict === 'reject' ? [{ kind: 'unexpected', fatal: true, id: '0x603000000013c103', reg: 0x603000000013c103n, name: 'TCR2_EL1', message: 'not on the destination', qemuText: null }] : [] }],
     });
     expect(renderCheck(rep('accept'), { style: COLOR })).toMatch(/^\x1b\[32m\x1b\[1mACCEPT\x1b\[22m\x1b\[39m: s → d/);
     const rej = renderCheck(rep('reject'), { style: COLOR });
@@ -168,7 +169,7 @@ describe('progress line', () => {
         return { advance: (p: number) => o.positions.push(p), closed: () => (o.closed = true) };
       },
     };
-    const s = await withInputObserver(observer, () => decodeFile(S72));
+    const s = await withInputObserver(observer, () => decodeStream(S72));
     expect(s.cpus).toHaveLength(2);
     expect(seen).toHaveLength(1);
     const [o] = seen;

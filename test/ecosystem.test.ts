@@ -71,11 +71,11 @@ describe('the packed package', () => {
     expect(JSON.parse(r.stdout).cpus[0].count).toBe(304);
   });
 
-  it("import { decodeFile, regName } from 'vmstate'", () => {
+  it("import { decodeStream, regName } from 'vmstate'", () => {
     writeFileSync(
       join(app, 'use.mjs'),
-      `import { decodeFile, regName } from 'vmstate';
-const s = await decodeFile(process.argv[2]);
+      `import { decodeStream, regName } from 'vmstate';
+const s = await decodeStream(process.argv[2]);
 const cpu = s.cpus[0];
 console.log(JSON.stringify({ machine: s.configuration.machine, count: cpu.count, first: regName(cpu.ids[0]), tcr: cpu.ids.map((id) => regName(id)).includes('TCR_EL1') }));
 `,
@@ -88,11 +88,11 @@ console.log(JSON.stringify({ machine: s.configuration.machine, count: cpu.count,
   it('its types resolve through exports (TypeScript, NodeNext)', () => {
     writeFileSync(
       join(app, 'use.ts'),
-      `import { decodeFile, regName, type DecodedStream } from 'vmstate';
-const s: DecodedStream = await decodeFile('guest.mig');
+      `import { decodeStream, regName, type DecodedStream } from 'vmstate';
+const s: DecodedStream = await decodeStream('guest.mig');
 const name: string | null = regName(s.cpus[0]!.ids[0]!);
 // @ts-expect-error a path is a string
-await decodeFile(42);
+await decodeStream(42);
 export { name };
 `,
     );

@@ -18,7 +18,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { decodeStream, type DecodedStream } from '../src/stream/decode.js';
 import { BufferSource } from '../src/wire/source.js';
-import { VmstateError } from '../src/wire/errors.js';
+import { VmstateError } from '../src/errors.js';
 import { CLI } from './helpers/cli.js';
 import { samplePaths, sampleBytes } from './helpers/samples.js';
 import { caseSeed, layoutOf, mutate, MUTATION_KINDS, rng, shrinkStream, type StreamLayout } from './helpers/mutate.js';

@@ -13,7 +13,7 @@ import { vmstate } from './helpers/cli.js';
 import { SAMPLES_DIR, sampleBytes } from './helpers/samples.js';
 import { minimalCpregs } from './helpers/minimal-cpregs.js';
 import { domainXml, libvirtImage, streamOffsetOf, type ImageFormat } from './helpers/libvirt-image.js';
-import { decodeFile } from '../src/api.js';
+import { decodeStream } from '../src/stream/decode.js';
 import { domainFacts, parseLibvirtHeader, parseLibvirtFixedHeader, LIBVIRT_FORMATS } from '../src/container/libvirt.js';
 import { openInput } from '../src/container/open.js';
 
@@ -132,9 +132,9 @@ describe('every command reads images transparently', () => {
     expect(r.stdout).toMatch(/^REJECT/);
   });
 
-  it('the library: decodeFile and openInput', async () => {
+  it('the library: decodeStream and openInput', async () => {
     const img = image('lib.save', MAX11, { format: 'gzip', name: 'lib' });
-    const [s, bare] = [await decodeFile(img), await decodeFile(MAX11)];
+    const [s, bare] = [await decodeStream(img), await decodeStream(MAX11)];
     expect(s.cpus.map((c) => c.ids)).toEqual(bare.cpus.map((c) => c.ids));
     expect(s.size).toBe(bare.size);
     const src = await openInput(img);

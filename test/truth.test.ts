@@ -13,7 +13,7 @@ import { CLI } from './helpers/cli.js';
 import { SAMPLES_DIR } from './helpers/samples.js';
 import { minimalCpregs } from './helpers/minimal-cpregs.js';
 import { applyOpsToList, applyVariant, type VariantSpec, type VariantSummary } from '../samples/truth/variants.mjs';
-import { decodeFile } from '../dist/index.js';
+import { decodeStream } from '../dist/index.js';
 
 interface Row {
   id: string;
@@ -99,11 +99,11 @@ const dir = mkdtempSync(join(tmpdir(), 'vmstate-truth-'));
 const variantPath = new Map<string, string>();
 const summaries = new Map<string, VariantSummary>();
 const checks = new Map<string, { code: number; stdout: string; stderr: string }>();
-const decodeCache = new Map<string, ReturnType<typeof decodeFile>>();
+const decodeCache = new Map<string, ReturnType<typeof decodeStream>>();
 /** Decodes a committed sample once. */
 const decodeSample = (rel: string) => {
   let d = decodeCache.get(rel);
-  if (!d) decodeCache.set(rel, (d = decodeFile(join(SAMPLES_DIR, rel))));
+  if (!d) decodeCache.set(rel, (d = decodeStream(join(SAMPLES_DIR, rel))));
   return d;
 };
 const listCache = new Map<string, ReturnType<typeof minimalCpregs>>();
@@ -234,7 +234,7 @@ describe('variant generation', () => {
       });
       expect(r.variantCount).toBe(want[0]!.ids.length);
       // the decoder agrees, the vmdesc was kept consistent and the subsections are as intended
-      const d = await decodeFile(path);
+      const d = await decodeStream(path);
       expect(d.warnings.filter((w) => /vmdesc/i.test(w))).toEqual([]);
       d.cpus.forEach((c, k) => {
         const dropped = want[k]!.dropSubsections;

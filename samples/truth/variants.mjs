@@ -3,7 +3,8 @@
 // A variant is a pure function of a sample's bytes and a variant spec (JSON data):
 // the cpreg list of every vCPU is edited by the same ops, in order, and the stream is
 // rewritten with the library's rewriter (every other byte is copied unchanged, the
-// trailing vmdesc is patched). Needs `npm run build` (imports ../../dist/index.js).
+// trailing vmdesc is patched). Needs `npm run build` (imports the built library from ../../dist/;
+// rewriteFile is an internal module, reached by its path).
 //
 // Spec: null (unmodified copy), one op, or an array of ops. Ops (ids and values are
 // hex strings, "0x..."; `name` is resolved with lookupRegs()):
@@ -29,7 +30,9 @@
 // Export: applyVariant(inputPath, spec, outputPath) -> summary of what was written.
 import { readFileSync, writeFileSync, copyFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
-import { decodeFile, rewriteFile, lookupRegs, hex64 } from '../../dist/index.js';
+import { decodeStream, lookupRegs } from '../../dist/index.js';
+import { rewriteFile } from '../../dist/rewrite/rewrite-file.js';
+import { hex64 } from '../../dist/regs/format.js';
 
 const U64 = (1n << 64n) - 1n;
 
@@ -190,7 +193,7 @@ export async function applyVariant(inputPath, spec, outputPath) {
   const planned = [];
   if (!ops.length) {
     copyFileSync(inputPath, outputPath);
-    for (const cpu of (await decodeFile(outputPath)).cpus) {
+    for (const cpu of (await decodeStream(outputPath)).cpus) {
       planned.push({ instance: cpu.instance, ids: cpu.ids, values: cpu.values, dropSubsections: [], count: null });
     }
   } else {
@@ -206,7 +209,7 @@ export async function applyVariant(inputPath, spec, outputPath) {
     const counts = planned.filter((p) => p.count !== null);
     if (counts.length) {
       // The rewritten stream has the edited list; find each count field and overwrite it.
-      const written = await decodeFile(outputPath);
+      const written = await decodeStream(outputPath);
       const buf = readFileSync(outputPath);
       for (const p of counts) {
         const cpu = written.cpus.find((c) => c.instance === p.instance);

@@ -1,6 +1,7 @@
 /** Worker thread of `check` over several streams: checks the streams it is sent, one at a time. */
 import { parentPort, workerData } from 'node:worker_threads';
-import { checkOne, failureOf, type CheckJob, type FromWorker, type ToWorker } from './batch.js';
+import { checkOne, type CheckJob, type FromWorker, type ToWorker } from './batch.js';
+import { failureOf } from '../report/batch.js';
 
 const job = workerData as CheckJob;
 

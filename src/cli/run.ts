@@ -3,7 +3,7 @@
  * reject (or a rewrite was refused), 2 bad input or usage.
  */
 import yargs, { type CommandModule } from 'yargs';
-import { isVmstateError } from '../wire/errors.js';
+import { isVmstateError } from '../errors.js';
 import { inspectCommand } from './commands/inspect.js';
 import { regsCommand } from './commands/regs.js';
 import { dumpCommand } from './commands/dump.js';
@@ -14,7 +14,7 @@ import { checkCommand } from './commands/check.js';
 import { VERSION } from '../version.js';
 import { withInputObserver } from '../container/observer.js';
 import { progressObserver } from './progress.js';
-import { styleFor } from './format.js';
+import { styleFor } from '../report/format.js';
 
 /** Every command module, registered in this order. */
 export const commands: CommandModule<object, never>[] = [

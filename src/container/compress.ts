@@ -13,7 +13,7 @@ import { Readable, pipeline, type Writable } from 'node:stream';
 import { createGunzip, createGzip } from 'node:zlib';
 import type { ByteSource } from '../wire/source.js';
 import type { ByteSink } from '../wire/writer.js';
-import { StreamFormatError, UnsupportedError, VmstateError } from '../wire/errors.js';
+import { StreamFormatError, TruncatedError, UnsupportedError, UsageError, VmstateError } from '../errors.js';
 
 /** Compression formats vmstate streams through. */
 export type Compression = 'gzip' | 'xz';
@@ -58,7 +58,7 @@ function xzCodec(args: string[], what: string): Codec {
     child.once('error', (e: NodeJS.ErrnoException) => {
       if (settled) return;
       settled = true;
-      reject(e.code === 'ENOENT' ? missingXz(e) : new VmstateError('IO', `${what}: cannot run xz: ${e.message}`));
+      reject(e.code === 'ENOENT' ? missingXz(e) : new UsageError(`${what}: cannot run xz: ${e.message}`, {}, 'IO'));
     });
     child.once('close', (code, signal) => {
       if (settled) return;
@@ -81,7 +81,7 @@ function xzCodec(args: string[], what: string): Codec {
 }
 
 function missingXz(e: NodeJS.ErrnoException): VmstateError {
-  return new UnsupportedError('UNSUPPORTED', `xz-compressed stream: the xz program is needed and was not found (${e.code ?? e.message}); install xz-utils`);
+  return new UnsupportedError(`xz-compressed stream: the xz program is needed and was not found (${e.code ?? e.message}); install xz-utils`);
 }
 
 function zlibCodec(z: ReturnType<typeof createGzip>, what: string): Codec {
@@ -95,18 +95,15 @@ function zlibCodec(z: ReturnType<typeof createGzip>, what: string): Codec {
 
 function zlibError(e: NodeJS.ErrnoException, what: string): VmstateError {
   if (e instanceof VmstateError) return e;
-  if (e.code === 'Z_BUF_ERROR') return new StreamFormatError('TRUNCATED', `${what}: the gzip data ends early`);
+  if (e.code === 'Z_BUF_ERROR') return new TruncatedError(1, undefined, `${what}: the gzip data ends early`);
   return new StreamFormatError('BAD_ITEM', `${what}: corrupt gzip data (${e.message})`);
 }
 
-function decompressor(format: Compression, what: string): Codec {
-  return format === 'gzip' ? zlibCodec(createGunzip(), what) : xzCodec(['-dc'], what);
-}
-
-function compressor(format: Compression, what: string): Codec {
-  // The programs' defaults, as libvirt runs them (`gzip -c`, `xz -c`): level 6.
-  return format === 'gzip' ? zlibCodec(createGzip(), what) : xzCodec(['-zc'], what);
-}
+/** Each format's two directions. The programs' defaults, as libvirt runs them (`gzip -c`, `xz -c`): level 6. */
+const CODECS: Readonly<Record<Compression, { decompress(what: string): Codec; compress(what: string): Codec }>> = {
+  gzip: { decompress: (what) => zlibCodec(createGunzip(), what), compress: (what) => zlibCodec(createGzip(), what) },
+  xz: { decompress: (what) => xzCodec(['-dc'], what), compress: (what) => xzCodec(['-zc'], what) },
+};
 
 /**
  * The decompressed bytes of `input` (which must be positioned at the compressed data).
@@ -124,7 +121,7 @@ export class DecompressingSource implements ByteSource {
     /** Names the data in errors, e.g. `libvirt image gzip stream`. */
     private readonly what = `${format} stream`,
   ) {
-    this.codec = decompressor(format, what);
+    this.codec = CODECS[format].decompress(what);
     // A failing input (not the codec) is remembered: the codec would only say "unexpected end".
     const pump = async function* (self: DecompressingSource): AsyncGenerator<Buffer> {
       try {
@@ -186,7 +183,7 @@ export class CompressingSink implements ByteSink {
     what = `${format} output`,
   ) {
     this.releasesBuffers = !format && !!out.releasesBuffers;
-    this.codec = format ? compressor(format, what) : null;
+    this.codec = format ? CODECS[format].compress(what) : null;
     this.forwarding = this.codec ? this.forward(this.codec) : Promise.resolve();
     this.forwarding.catch(() => {});
   }
@@ -227,7 +224,7 @@ export class CompressingSink implements ByteSink {
     for (const b of bufs) {
       if (this.failed) throw this.failed;
       if (!this.codec.input.write(b)) {
-        await Promise.race([once(this.codec.input, 'drain'), this.forwarding.then(() => Promise.reject(new VmstateError('IO', 'compressor stopped early')))]);
+        await Promise.race([once(this.codec.input, 'drain'), this.forwarding.then(() => Promise.reject(new UsageError('compressor stopped early', {}, 'IO')))]);
       }
     }
     if (this.failed) throw this.failed;

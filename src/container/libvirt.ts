@@ -20,7 +20,8 @@
  * compressed (libvirt ignores their format word).
  * @module
  */
-import { StreamFormatError, UnsupportedError } from '../wire/errors.js';
+import { StreamFormatError, TruncatedError, UnsupportedError } from '../errors.js';
+import type { Compression } from './compress.js';
 
 /** Size of the fixed header. */
 export const LIBVIRT_HEADER_SIZE = 92;
@@ -35,8 +36,11 @@ export const LIBVIRT_SAVE_VERSION = 2;
 export const LIBVIRT_FORMATS = ['raw', 'gzip', 'bzip2', 'xz', 'lzop', 'zstd', 'sparse'] as const;
 export type LibvirtFormat = (typeof LIBVIRT_FORMATS)[number];
 
+/** The formats whose stream vmstate can read and write, and what their stream is compressed with (null: raw). */
+export const STREAM_COMPRESSION: Readonly<Partial<Record<LibvirtFormat, Compression | null>>> = { raw: null, gzip: 'gzip', xz: 'xz' };
+
 /** Formats whose stream vmstate can read and write. */
-export const SUPPORTED_FORMATS: readonly LibvirtFormat[] = ['raw', 'gzip', 'xz'];
+export const SUPPORTED_FORMATS = Object.keys(STREAM_COMPRESSION) as readonly LibvirtFormat[];
 
 /** What the image's domain XML says about the guest. */
 export interface LibvirtDomain {
@@ -93,7 +97,7 @@ export function parseLibvirtFixedHeader(head: Uint8Array): Omit<LibvirtHeader, '
     throw new StreamFormatError('BAD_MAGIC', `not a libvirt save image: magic ${JSON.stringify(b.subarray(0, 16).toString('latin1'))}`, place(0));
   }
   if (b.length < LIBVIRT_HEADER_SIZE) {
-    throw new StreamFormatError('TRUNCATED', `libvirt save image ends inside its ${LIBVIRT_HEADER_SIZE}-byte header (${b.length} bytes)`, place(b.length));
+    throw new TruncatedError(LIBVIRT_HEADER_SIZE - b.length, place(b.length), `libvirt save image ends inside its ${LIBVIRT_HEADER_SIZE}-byte header (${b.length} bytes)`);
   }
   const partial = b.toString('latin1', 0, 16) === LIBVIRT_PARTIAL_MAGIC;
   let endian: 'little' | 'big' = 'little';
@@ -127,10 +131,8 @@ export function parseLibvirtFixedHeader(head: Uint8Array): Omit<LibvirtHeader, '
 export function parseLibvirtHeader(image: Uint8Array): LibvirtHeader {
   const fixed = parseLibvirtFixedHeader(image.subarray(0, Math.min(image.length, LIBVIRT_HEADER_SIZE)));
   if (image.length < fixed.streamOffset) {
-    throw new StreamFormatError('TRUNCATED', `libvirt save image ends inside its XML area: ${fixed.streamOffset - image.length} more byte(s) needed`, {
-      offset: image.length,
-      section: 'libvirt domain XML',
-    });
+    const needed = fixed.streamOffset - image.length;
+    throw new TruncatedError(needed, { offset: image.length, section: 'libvirt domain XML' }, `libvirt save image ends inside its XML area: ${needed} more byte(s) needed`);
   }
   const area = Buffer.from(image.buffer, image.byteOffset + LIBVIRT_HEADER_SIZE, fixed.dataLength);
   const xmlEnd = fixed.cookieOffset || fixed.dataLength;
@@ -147,7 +149,6 @@ export function assertSupportedFormat(h: Pick<LibvirtHeader, 'format' | 'streamO
       ? "its stream uses QEMU's mapped-ram file layout, which vmstate does not read"
       : `to read it, decompress the stream first: tail -c +${h.streamOffset + 1} IMAGE | ${h.format} -dc > stream.mig`;
   throw new UnsupportedError(
-    'UNSUPPORTED',
     `libvirt save image with a ${h.format} stream is not supported (vmstate reads raw, gzip and xz images); ${how}`,
     { offset: 28, section: 'libvirt save header' },
     { actual: h.format, expected: [...SUPPORTED_FORMATS] },

@@ -1,41 +1,69 @@
 /**
  * `--dest`: a destination from a stream saved there, a profile, or a plain
  * register list — told apart by their first bytes.
+ * @module
  */
 import { open, readFile } from 'node:fs/promises';
-import { decodeFile } from '../api.js';
-import type { DecodeLimits } from '../stream/decode.js';
-import { destinationFromList, parseRegisterList, type DestinationModel } from '../match/index.js';
+import { decodeStream, type DecodeLimits } from '../stream/decode.js';
+import { MAGIC } from '../stream/constants.js';
+import { destinationFromList, KNOWN_CPU_SUBSECTIONS, parseRegisterList, unionSubsections, type DestinationModel, type QemuGeneration } from '../match/index.js';
 import { destinationFromProfile, generationOfStream, streamSubsections } from './profile.js';
-import { KNOWN_CPU_SUBSECTIONS, unionSubsections, type QemuGeneration } from './known-subsections.js';
 import { inferAccel } from '../regs/index.js';
-import { ioError, VmstateError } from '../wire/errors.js';
-import { isLibvirtImage } from '../container/libvirt.js';
+import { ioError, ProfileError } from '../errors.js';
+import { detectContainer, HEAD_SIZE } from '../container/registry.js';
 
-/** A loaded destination and what could be told about its QEMU. */
-export interface LoadedDestination {
+/** A destination as `check` and `rewrite` use it: its model, and what could be told about its QEMU. */
+export interface Destination {
+  /** Where it came from (a path, or `name` for bytes). */
   path: string;
   model: DestinationModel;
   generation: QemuGeneration | null;
 }
 
-/** Loads `--dest` (a stream, a profile JSON, or a list of hex ids; `-` is not allowed). */
-export async function loadDestination(path: string, limits: Partial<DecodeLimits> = {}): Promise<LoadedDestination> {
-  let head: Buffer;
+/** Options of {@link loadDestination}. */
+export interface DestinationOptions {
+  /** Caps for decoding a destination stream. */
+  limits?: Partial<DecodeLimits>;
+  /** How errors and reports name a destination given as bytes (default `destination`). */
+  name?: string;
+}
+
+/** The first bytes of a file (a destination stream may be gigabytes of RAM). */
+async function head(path: string, n: number): Promise<Buffer> {
   try {
-    // Sniff the first bytes only: a destination stream may be gigabytes of RAM.
     const fh = await open(path, 'r');
     try {
-      const { buffer, bytesRead } = await fh.read(Buffer.alloc(64), 0, 64, 0);
-      head = buffer.subarray(0, bytesRead);
+      const { buffer, bytesRead } = await fh.read(Buffer.alloc(n), 0, n, 0);
+      return buffer.subarray(0, bytesRead);
     } finally {
       await fh.close();
     }
   } catch (e) {
     throw ioError(`cannot read destination ${path}`, e);
   }
-  if ((head.length >= 4 && head.readUInt32BE(0) === 0x5145564d) || isLibvirtImage(head)) {
-    const s = await decodeFile(path, { limits });
+}
+
+/**
+ * Loads a destination: a stream saved there (bare or in a libvirt save image), a
+ * `vmstate profile` JSON document, or a plain list of hex register ids (one per line, `#`
+ * comments) — from a path (`-` is not allowed) or from bytes.
+ *
+ * @example
+ * ```ts
+ * import { loadDestination } from 'vmstate';
+ * const dest = await loadDestination('samples/qemu-7.2/virt-7.2_cortex-a57.mig');
+ * console.log(dest.model.origin, dest.generation, dest.model.machineType, dest.model.cpus[0].ids.length);
+ * // prints: stream 7.2 virt-7.2 258
+ * const list = await loadDestination(Buffer.from('0x603000000013c103  # TCR2_EL1\n'));
+ * console.log(list.model.origin, list.model.cpus[0].ids.map((id) => id.toString(16)));
+ * // prints: list [ '603000000013c103' ]
+ * ```
+ */
+export async function loadDestination(input: string | Uint8Array, options: DestinationOptions = {}): Promise<Destination> {
+  const path = typeof input === 'string' ? input : (options.name ?? 'destination');
+  const first = typeof input === 'string' ? await head(input, 64) : Buffer.from(input.buffer, input.byteOffset, Math.min(64, input.length));
+  if ((first.length >= 4 && first.readUInt32BE(0) === MAGIC) || detectContainer(first.subarray(0, HEAD_SIZE))) {
+    const s = await decodeStream(input, { limits: options.limits });
     const generation = generationOfStream(s);
     const model: DestinationModel = {
       origin: 'stream',
@@ -47,13 +75,13 @@ export async function loadDestination(path: string, limits: Partial<DecodeLimits
     if (s.configuration) model.machineType = s.configuration.machine;
     return { path, model, generation };
   }
-  const text = (await readFile(path)).toString('utf8');
+  const text = typeof input === 'string' ? (await readFile(input)).toString('utf8') : Buffer.from(input).toString('utf8');
   if (/^\s*\{/.test(text)) {
     let json: unknown;
     try {
       json = JSON.parse(text);
     } catch (e) {
-      throw new VmstateError('BAD_ITEM', `${path}: not valid JSON: ${(e as Error).message}`, { offset: 0, section: 'profile' });
+      throw new ProfileError(`${path}: not valid JSON: ${(e as Error).message}`, { source: path });
     }
     const { model, generation } = destinationFromProfile(json, path);
     return { path, model, generation };
@@ -62,7 +90,7 @@ export async function loadDestination(path: string, limits: Partial<DecodeLimits
 }
 
 /** The `cpu` subsections the destination knows: its own stream's, plus its generation's table when known. */
-export function knownSubsections(d: LoadedDestination, generation: QemuGeneration | null): DestinationModel['subsections'] {
+export function knownSubsections(d: Destination, generation: QemuGeneration | null): DestinationModel['subsections'] {
   const own = d.model.subsections ?? [];
   const g = generation ?? d.generation;
   return g ? unionSubsections(own, KNOWN_CPU_SUBSECTIONS[g]) : d.model.subsections;

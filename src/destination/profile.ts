@@ -9,8 +9,8 @@
 import type { DecodedStream } from '../stream/decode.js';
 import { hex64, inferAccel, regName, type Accel } from '../regs/index.js';
 import type { CpuSubsection, DestinationModel } from '../match/index.js';
-import { StreamFormatError } from '../wire/errors.js';
-import type { QemuGeneration } from './known-subsections.js';
+import { ProfileError } from '../errors.js';
+import type { QemuGeneration } from '../match/index.js';
 
 export const PROFILE_SCHEMA = 'vmstate/profile/1';
 
@@ -41,12 +41,26 @@ export function streamSubsections(s: DecodedStream): CpuSubsection[] {
   return [...m.values()];
 }
 
-/** Builds a profile from a decoded stream. */
-export function profileOf(source: string, s: DecodedStream, accel?: Accel): Profile {
-  const acc = accel ?? inferAccel(s.cpus.flatMap((c) => c.ids));
+/**
+ * The destination profile of a stream saved on the destination: what `check` needs to know
+ * about it, as a JSON document (schema `vmstate/profile/1`) that can be kept without the stream
+ * and given to {@link loadDestination} later.
+ *
+ * @example
+ * ```ts
+ * import { decodeStream, profileOf } from 'vmstate';
+ * const s = await decodeStream('samples/qemu-10.0/virt-7.2_cortex-a57.mig');
+ * const p = profileOf(s, { source: 'dst.mig' });
+ * const r = p.cpus[0].registers[0];
+ * console.log(p.schema, p.machineType, p.generation, r.id, r.name);
+ * // prints: vmstate/profile/1 virt-7.2 10.x 0x40200000000f6800 FCSEIDR_S
+ * ```
+ */
+export function profileOf(s: DecodedStream, options: { source?: string; accel?: Accel } = {}): Profile {
+  const acc = options.accel ?? inferAccel(s.cpus.flatMap((c) => c.ids));
   return {
     schema: PROFILE_SCHEMA,
-    source,
+    source: options.source ?? 'stream',
     machineType: s.configuration?.machine ?? null,
     pageSize: 1 << (s.configuration?.pageBits ?? 10),
     accel: acc,
@@ -64,7 +78,7 @@ const HEX = /^0x[0-9a-f]{1,16}$/i;
 /** Reads a profile document back into a destination model (typed error naming the JSON path on bad input). */
 export function destinationFromProfile(json: unknown, source: string): { model: DestinationModel; generation: QemuGeneration | null } {
   const bad = (path: string, why: string): never => {
-    throw new StreamFormatError('BAD_ITEM', `${source}: profile ${path}: ${why}`, { offset: 0, section: 'profile' });
+    throw new ProfileError(`${source}: profile ${path}: ${why}`, { source, path });
   };
   const p = json as Partial<Profile>;
   if (!p || typeof p !== 'object' || p.schema !== PROFILE_SCHEMA) bad('schema', `expected "${PROFILE_SCHEMA}"`);

@@ -6,8 +6,8 @@
 import type { Accel } from '../regs/index.js';
 import { PolicySet, type Policy, type PolicyKind, type RegisterRules, type ResolvedRule } from '../policy/index.js';
 import type { PolicyRef } from './anomalies.js';
-import { resolveLoader, type LoaderSpec } from './loaders.js';
-import type { RegisterGeneration } from './raw-access.js';
+import { generationOfLoader, resolveLoader, type LoaderSpec } from './loaders.js';
+import type { QemuGeneration } from './generations.js';
 
 /** Loader, policies and derived lookups. */
 export interface MatchContext {
@@ -22,35 +22,25 @@ export interface MatchContext {
   /** Whether any `require-value` rule exists (skips a lookup per entry otherwise). */
   checkRequire: boolean;
   /** Whose register definitions TCG's read-back follows (null: either of QEMU 7.2 and 10.x). */
-  generation: RegisterGeneration | null;
+  generation: QemuGeneration | null;
   /** Remarks for the whole match. */
   notes: string[];
 }
-
-/** Loader aliases that name one QEMU generation of the `legacy` loader. */
-const ALIAS_GENERATION: Readonly<Record<string, RegisterGeneration>> = {
-  'qemu-7.2': '7.2',
-  'qemu-10.0': '10.x',
-  'qemu-10.2': '10.x',
-};
 
 const TOLERANCE_KINDS = ['safe-missing', 'hidden', 'not-on-both-ends', 'only-src-test-value'] as const;
 
 /**
  * Resolves the loader and combines its built-in tolerances with the given policies.
- * @throws UnknownLoaderError, PolicyError
+ * @throws UsageError (unknown loader, policy problems)
  */
 export function prepareContext(
   loader: string | LoaderSpec,
   accel: Accel,
   policies: PolicySet | readonly Policy[] = [],
-  generation?: RegisterGeneration | null,
+  generation?: QemuGeneration | null,
 ): MatchContext {
   const spec = resolveLoader(loader);
-  const gen =
-    generation !== undefined
-      ? generation
-      : ((typeof loader === 'string' ? ALIAS_GENERATION[loader.trim().toLowerCase()] : undefined) ?? spec.generation);
+  const gen = generation !== undefined ? generation : generationOfLoader(loader);
   const user = policies instanceof PolicySet ? policies.policies : policies;
   const set = PolicySet.of([...spec.builtin(accel), ...user], accel);
   const honours = new Set(spec.honours);

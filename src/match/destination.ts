@@ -5,7 +5,7 @@
  * @module
  */
 import { hex64, type Accel } from '../regs/index.js';
-import { DestinationError, DestinationParseError } from './errors.js';
+import { ProfileError, UsageError } from '../errors.js';
 
 /** One destination vCPU. */
 export interface DestinationCpu {
@@ -48,13 +48,18 @@ export interface DestinationModel {
   shared?: boolean;
 }
 
+/** A bad line of a plain register list (`line` is 1-based). */
+function listError(source: string, line: number, message: string): ProfileError {
+  return new ProfileError(`${source}: line ${line}: ${message}`, { source, line });
+}
+
 const HEX_LINE = /^(?:0[xX])?([0-9a-fA-F]{1,16})$/;
 
 /**
  * Parses a plain register list: one hex id per line (`0x` optional), `#` starts a comment,
  * blank lines are skipped. Returns the ids ascending.
  * @param source - named in errors (e.g. the file path).
- * @throws DestinationParseError naming the line of the first bad or repeated id.
+ * @throws ProfileError naming the line (`data.line`) of the first bad or repeated id.
  */
 export function parseRegisterList(text: string, source = 'register list'): bigint[] {
   const seen = new Map<bigint, number>();
@@ -64,10 +69,10 @@ export function parseRegisterList(text: string, source = 'register list'): bigin
     const line = (hash >= 0 ? raw.slice(0, hash) : raw).trim();
     if (line === '') return;
     const m = HEX_LINE.exec(line);
-    if (!m) throw new DestinationParseError(source, n + 1, `expected one hex register id, got '${line}'`);
+    if (!m) throw listError(source, n + 1, `expected one hex register id, got '${line}'`);
     const id = BigInt('0x' + m[1]);
     const first = seen.get(id);
-    if (first !== undefined) throw new DestinationParseError(source, n + 1, `${hex64(id)} repeats line ${first}`);
+    if (first !== undefined) throw listError(source, n + 1, `${hex64(id)} repeats line ${first}`);
     seen.set(id, n + 1);
   });
   return [...seen.keys()].sort(compareIds);
@@ -93,12 +98,12 @@ export function destinationFromList(
 /**
  * A destination vCPU whose ids are strictly ascending: returned as is when it already is, else
  * a sorted copy (values permuted along).
- * @throws DestinationError when ids repeat or `values` has another length.
+ * @throws UsageError when ids repeat or `values` has another length.
  */
 export function normaliseDestinationCpu(cpu: DestinationCpu): DestinationCpu {
   const { ids, values } = cpu;
   if (values && values.length !== ids.length) {
-    throw new DestinationError(`destination cpu ${cpu.instance}: ${ids.length} ids but ${values.length} values`, {
+    throw new UsageError(`destination cpu ${cpu.instance}: ${ids.length} ids but ${values.length} values`, {
       instance: cpu.instance,
     });
   }
@@ -106,7 +111,7 @@ export function normaliseDestinationCpu(cpu: DestinationCpu): DestinationCpu {
   for (let i = 1; i < ids.length; i++) {
     if (ids[i]! > ids[i - 1]!) continue;
     if (ids[i] === ids[i - 1]) {
-      throw new DestinationError(`destination cpu ${cpu.instance}: id ${hex64(ids[i]!)} listed twice`, {
+      throw new UsageError(`destination cpu ${cpu.instance}: id ${hex64(ids[i]!)} listed twice`, {
         instance: cpu.instance,
       });
     }
@@ -116,7 +121,7 @@ export function normaliseDestinationCpu(cpu: DestinationCpu): DestinationCpu {
   const order = ids.map((_, i) => i).sort((a, b) => compareIds(ids[a]!, ids[b]!));
   for (let k = 1; k < order.length; k++) {
     if (ids[order[k]!] === ids[order[k - 1]!]) {
-      throw new DestinationError(`destination cpu ${cpu.instance}: id ${hex64(ids[order[k]!]!)} listed twice`, {
+      throw new UsageError(`destination cpu ${cpu.instance}: id ${hex64(ids[order[k]!]!)} listed twice`, {
         instance: cpu.instance,
       });
     }

@@ -5,14 +5,17 @@
  */
 export { anomalyToJson, countByKind } from './anomalies.js';
 export type { Anomaly, AnomalyJson, AnomalyKind, PolicyRef } from './anomalies.js';
+export { LOADERS, countBound, generationOfLoader, qemu111RegisterText, resolveLoader } from './loaders.js';
+export type { CountCheck, FailureStage, LoaderSpec, LoaderText } from './loaders.js';
+export { LOADER_CHOICES, LOADER_FAMILIES, lookupLoader } from './loader-names.js';
+export type { LoaderAlias, LoaderName } from './loader-names.js';
 export {
-  LOADERS,
-  LOADER_ALIASES,
-  countBound,
-  qemu111RegisterText,
-  resolveLoader,
-} from './loaders.js';
-export type { CountCheck, FailureStage, LoaderName, LoaderSpec, LoaderText } from './loaders.js';
+  CRASHING_CPU_SUBSECTIONS,
+  GENERATION_VERSIONS,
+  KNOWN_CPU_SUBSECTIONS,
+  unionSubsections,
+} from './generations.js';
+export type { CrashingSubsection, QemuGeneration } from './generations.js';
 export {
   compareIds,
   destinationCpuFor,
@@ -23,11 +26,10 @@ export {
 export type { CpuSubsection, DestinationCpu, DestinationModel, DestinationOrigin } from './destination.js';
 export { compareMachineType, compareSubsections, subsectionCrashes } from './compare.js';
 export { isNarrow, rawWriteKind, readsBack } from './raw-access.js';
-export type { RawWriteKind, RegisterGeneration, SlotContent } from './raw-access.js';
+export type { RawWriteKind, SlotContent } from './raw-access.js';
 export { idListDigest, measuredSlots } from './cpreg-slots.js';
 export type { MeasuredSlots } from './cpreg-slots.js';
 export { matchCpregs, matchCpu, matchResultToJson } from './matcher.js';
 export { prepareContext } from './context.js';
 export type { MatchContext } from './context.js';
 export type { CpuVerdict, IncomingCpu, MatchOptions, MatchResult, MatchResultJson } from './matcher.js';
-export { DestinationError, DestinationParseError, IncomingError, UnknownLoaderError } from './errors.js';

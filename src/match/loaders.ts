@@ -6,11 +6,11 @@
  */
 import { idToCpregKey, qemuFieldText, type Accel } from '../regs/index.js';
 import { DBGDTRTX_BOGUS_ID, type Policy, type PolicyKind } from '../policy/index.js';
-import { UnknownLoaderError } from './errors.js';
-import type { RegisterGeneration } from './raw-access.js';
+import { lookupLoader, type LoaderName } from './loader-names.js';
 
-/** Loader generations. */
-export type LoaderName = 'legacy' | 'series-v6' | 'qemu-11.1';
+export type { LoaderName } from './loader-names.js';
+import type { QemuGeneration } from './generations.js';
+
 
 /** How the incoming `cpreg_vmstate_array_len` is checked before the arrays are read. */
 export type CountCheck =
@@ -74,7 +74,7 @@ export interface LoaderSpec {
   /** With `stale`: the measured slot images that apply (a substring of their QEMU version line). */
   slotQemu?: string;
   /** Which QEMU register definitions the read-back follows (null: either of 7.2 and 10.x). */
-  generation: RegisterGeneration | null;
+  generation: QemuGeneration | null;
   /** At most this many `unexpected`/`missing` lines are printed per vCPU; null = all. */
   printLimit: number | null;
   text: LoaderText;
@@ -187,25 +187,21 @@ export const LOADERS: Readonly<Record<LoaderName, LoaderSpec>> = {
   'qemu-11.1': QEMU_11_1,
 };
 
-/** Accepted names, aliases included, and the loader each selects. */
-export const LOADER_ALIASES: Readonly<Record<string, LoaderName>> = {
-  legacy: 'legacy',
-  'qemu-7.2': 'legacy',
-  'qemu-10.0': 'legacy',
-  'qemu-10.2': 'legacy',
-  'series-v6': 'series-v6',
-  'qemu-11.1': 'qemu-11.1',
-};
-
 /**
- * The loader for a name or alias (case-insensitive); a spec is returned as is.
- * @throws UnknownLoaderError
+ * The loader for a name or alias (case-insensitive; see ./loader-names.ts); a spec is returned as is.
+ * @throws UsageError (`data.reason` `unknown-loader`)
  */
 export function resolveLoader(loader: string | LoaderSpec): LoaderSpec {
-  if (typeof loader !== 'string') return loader;
-  const name = LOADER_ALIASES[loader.trim().toLowerCase()];
-  if (!name) throw new UnknownLoaderError(loader, Object.keys(LOADER_ALIASES));
-  return LOADERS[name];
+  return typeof loader === 'string' ? LOADERS[lookupLoader(loader).loader] : loader;
+}
+
+/**
+ * The QEMU generation a loader name stands for: the one an alias names (`qemu-7.2` → 7.2),
+ * else the loader's own (null for `legacy`: either of 7.2 and 10.x).
+ * @throws UsageError (`data.reason` `unknown-loader`)
+ */
+export function generationOfLoader(loader: string | LoaderSpec): QemuGeneration | null {
+  return typeof loader === 'string' ? lookupLoader(loader).alias.generation : loader.generation;
 }
 
 /**

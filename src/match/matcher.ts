@@ -14,10 +14,10 @@ import {
   type DestinationCpu,
   type DestinationModel,
 } from './destination.js';
-import { IncomingError } from './errors.js';
+import { UsageError } from '../errors.js';
 import type { LoaderName, LoaderSpec } from './loaders.js';
 import { CpuMerge } from './merge.js';
-import type { RegisterGeneration } from './raw-access.js';
+import type { QemuGeneration } from './generations.js';
 
 /** One incoming vCPU: the cpreg arrays of one `cpu` section. */
 export interface IncomingCpu {
@@ -48,7 +48,7 @@ export interface MatchOptions {
    * loader name implies (`qemu-7.2` → 7.2, `qemu-10.0`/`qemu-10.2`/`series-v6` → 10.x,
    * `qemu-11.1` → 11.1, `legacy` → null).
    */
-  generation?: RegisterGeneration | null;
+  generation?: QemuGeneration | null;
 }
 
 /** The outcome for one vCPU. */
@@ -86,7 +86,7 @@ export interface MatchResult {
 
 /**
  * Matches one vCPU. The destination list is sorted first if it is not already.
- * @throws UnknownLoaderError, PolicyError, DestinationError, IncomingError
+ * @throws UsageError (unknown loader, policy problems, unusable destination or incoming lists)
  */
 export function matchCpu(incoming: IncomingCpu, destination: DestinationCpu, opts: MatchOptions): CpuVerdict {
   return matchWith(prepareContext(opts.loader, opts.accel, opts.policies, opts.generation), incoming, destination);
@@ -96,7 +96,7 @@ export function matchCpu(incoming: IncomingCpu, destination: DestinationCpu, opt
  * Matches every incoming vCPU against the destination vCPU of the same instance (or the shared
  * list of a plain-list destination). An instance the destination lacks is an `unknown-instance`
  * anomaly.
- * @throws UnknownLoaderError, PolicyError, DestinationError, IncomingError
+ * @throws UsageError (unknown loader, policy problems, unusable destination or incoming lists)
  */
 export function matchCpregs(
   incoming: readonly IncomingCpu[],
@@ -121,7 +121,7 @@ export function matchCpregs(
 function matchWith(ctx: MatchContext, incoming: IncomingCpu, destination: DestinationCpu): CpuVerdict {
   const { instance, ids, values } = incoming;
   if (values.length !== ids.length) {
-    throw new IncomingError(`incoming cpu ${instance}: ${ids.length} ids but ${values.length} values`, { instance });
+    throw new UsageError(`incoming cpu ${instance}: ${ids.length} ids but ${values.length} values`, { instance });
   }
   const dest = normaliseDestinationCpu(destination);
   const count = incoming.count ?? ids.length;

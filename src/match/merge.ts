@@ -36,7 +36,7 @@ export interface MergeOutput {
 }
 
 /** Binary search in an ascending id list. */
-export function hasId(ids: readonly bigint[], id: bigint): boolean {
+function hasId(ids: readonly bigint[], id: bigint): boolean {
   let lo = 0;
   let hi = ids.length - 1;
   while (lo <= hi) {

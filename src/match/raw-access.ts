@@ -8,9 +8,7 @@
  */
 import { decodeRegId, idToCpregKey } from '../regs/index.js';
 import { CPREG_ACCESS, type RawWriteKindName } from './cpreg-access.generated.js';
-
-/** QEMU generations with their own register definitions. */
-export type RegisterGeneration = '7.2' | '10.x' | '11.1';
+import type { QemuGeneration } from './generations.js';
 
 /**
  * How a register's raw write behaves:
@@ -51,7 +49,7 @@ const TANY = (() => {
  * The table for a generation. QEMU 11.1's sources are not available as a source package; its
  * table is the 10.x one (QEMU 10.2.2), see docs/loaders.md. Null: union of 7.2 and 10.x.
  */
-function tableFor(gen: RegisterGeneration | null): Table {
+function tableFor(gen: QemuGeneration | null): Table {
   if (gen === '7.2') return T72;
   if (gen === '10.x' || gen === '11.1') return T10;
   return TANY;
@@ -64,7 +62,7 @@ function isCpreg(id: bigint): boolean {
 }
 
 /** How `id`'s raw write behaves on a QEMU of generation `gen` (null: either of 7.2 and 10.x). */
-export function rawWriteKind(id: bigint, gen: RegisterGeneration | null): RawWriteKind {
+export function rawWriteKind(id: bigint, gen: QemuGeneration | null): RawWriteKind {
   if (!isCpreg(id)) return 'plain';
   return tableFor(gen).get(idToCpregKey(id)) ?? 'plain';
 }

@@ -39,5 +39,5 @@ export {
   presetPolicy,
 } from './presets.js';
 export { policiesFrom, type PolicyInputs } from './sources.js';
-export { PolicyConflictError, PolicyError } from './errors.js';
-export type { PolicyErrorReason } from './errors.js';
+export { policyStep, type PolicyStep } from './ladder.js';
+export type { PolicyErrorReason } from './policy.js';

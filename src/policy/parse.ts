@@ -3,8 +3,7 @@
  * property strings (`x-mig-hidden-regs=…`, `x-mig-safe-missing-regs=…`).
  * @module
  */
-import { PolicyError } from './errors.js';
-import { POLICY_KINDS, isMaskedKind, type Policy, type PolicyKind, type PolicyRule, type RegRef } from './policy.js';
+import { POLICY_KINDS, isMaskedKind, policyError, type Policy, type PolicyKind, type PolicyRule, type RegRef } from './policy.js';
 
 const U64 = (1n << 64n) - 1n;
 const RULE_KEYS = new Set(['kind', 'reg', 'regs', 'mask', 'value', 'note']);
@@ -13,7 +12,7 @@ const TOP_KEYS = new Set(['$schema', 'name', 'description', 'rules']);
 const isObject = (x: unknown): x is Record<string, unknown> => typeof x === 'object' && x !== null && !Array.isArray(x);
 
 function fail(source: string, path: string, message: string): never {
-  throw new PolicyError('schema', `${source}: ${path}: ${message}`, { source, path });
+  throw policyError('schema', `${source}: ${path}: ${message}`, { source, path });
 }
 
 /** A 64-bit value from a JSON string (`0x…` or decimal) or a safe JSON integer. */
@@ -66,7 +65,7 @@ function parseRule(x: unknown, source: string, path: string): PolicyRule[] {
 /**
  * A policy from an already parsed JSON value (see {@link POLICY_SCHEMA}).
  * @param source - used in error messages and as the default policy name.
- * @throws PolicyError (`schema`)
+ * @throws UsageError (`data.reason` `schema`)
  */
 export function policyFromJson(json: unknown, source: string): Policy {
   if (!isObject(json)) fail(source, '$', 'expected an object with "rules"');
@@ -87,14 +86,14 @@ export function policyFromJson(json: unknown, source: string): Policy {
 /**
  * A policy from the text of a JSON policy file. Register names are resolved later, when
  * policies are combined.
- * @throws PolicyError (`json` for unparsable text, `schema` for a wrong shape)
+ * @throws UsageError (`data.reason` `json` for unparsable text, `schema` for a wrong shape)
  */
 export function parsePolicyJson(text: string, source: string): Policy {
   let json: unknown;
   try {
     json = JSON.parse(text);
   } catch (e) {
-    throw new PolicyError('json', `${source}: not valid JSON: ${(e as Error).message}`, { source });
+    throw policyError('json', `${source}: not valid JSON: ${(e as Error).message}`, { source });
   }
   return policyFromJson(json, source);
 }
@@ -111,18 +110,18 @@ export const QEMU_POLICY_PROPERTIES: Readonly<Record<string, PolicyKind>> = {
  * A leading `-global` and a driver prefix (`arm-cpu.`, `host-arm-cpu.`, …) are allowed, as in
  * a `-global` option. Items are comma-separated with optional spaces; each is a `0x…` id or a
  * register name.
- * @throws PolicyError (`property`)
+ * @throws UsageError (`data.reason` `property`)
  */
 export function parseQemuProperty(text: string): PolicyRule[] {
   const m = /^\s*(?:-global\s+)?(?:[A-Za-z0-9_-]+\.)?(x-mig-[a-z-]+)\s*=(.*)$/s.exec(text);
   const kind = m ? QEMU_POLICY_PROPERTIES[m[1]!] : undefined;
   if (!m || !kind) {
     const known = Object.keys(QEMU_POLICY_PROPERTIES).join(' or ');
-    throw new PolicyError('property', `'${text.trim()}': expected ${known}=<id or name>[, …]`, { text });
+    throw policyError('property', `'${text.trim()}': expected ${known}=<id or name>[, …]`, { text });
   }
   const items = m[2]!.split(',').map((s) => s.trim());
   if (items.some((s) => s === '')) {
-    throw new PolicyError('property', `'${text.trim()}': empty item in the comma list`, { text });
+    throw policyError('property', `'${text.trim()}': empty item in the comma list`, { text });
   }
   return items.map((reg) => ({ kind, reg }) as PolicyRule);
 }
@@ -130,7 +129,7 @@ export function parseQemuProperty(text: string): PolicyRule[] {
 /**
  * One policy from several property strings (the option is repeatable; the lists add up).
  * @param name - the policy name shown in reports.
- * @throws PolicyError (`property`)
+ * @throws UsageError (`data.reason` `property`)
  */
 export function parseQemuProperties(texts: readonly string[], name = 'qemu-properties'): Policy {
   return { name, rules: texts.flatMap(parseQemuProperty) };

@@ -5,7 +5,15 @@
  * @module
  */
 import { hex64, lookupRegs, type Accel } from '../regs/index.js';
-import { PolicyConflictError, PolicyError } from './errors.js';
+import { UsageError } from '../errors.js';
+
+/** Why a policy could not be used: `data.reason` of the {@link UsageError}. */
+export type PolicyErrorReason = 'json' | 'schema' | 'property' | 'unknown-register' | 'unknown-preset' | 'conflict';
+
+/** The error for a policy file, property string or preset that is malformed or cannot be resolved. */
+export function policyError(reason: PolicyErrorReason, message: string, data: Record<string, unknown> = {}): UsageError {
+  return new UsageError(message, { reason, ...data });
+}
 
 /**
  * What a rule says about its register.
@@ -111,16 +119,16 @@ export function describeRule(r: Pick<ResolvedRule, 'kind' | 'mask' | 'value'>): 
 /**
  * The ids a register reference stands for. A bigint is taken as is; a string goes through
  * `lookupRegs` and must match at least one id.
- * @throws PolicyError (`unknown-register`) when a name matches nothing.
+ * @throws UsageError (`data.reason` `unknown-register`) when a name matches nothing.
  */
 export function resolveRegRef(reg: RegRef, accel?: Accel, where = ''): bigint[] {
   if (typeof reg === 'bigint') {
-    if (reg < 0n || reg > U64) throw new PolicyError('schema', `${where}register id ${reg} is not a 64-bit value`);
+    if (reg < 0n || reg > U64) throw policyError('schema', `${where}register id ${reg} is not a 64-bit value`);
     return [reg];
   }
   const ids = lookupRegs(reg, accel);
   if (ids.length === 0) {
-    throw new PolicyError('unknown-register', `${where}unknown register '${reg}' (give a name or a 0x… id)`, {
+    throw policyError('unknown-register', `${where}unknown register '${reg}' (give a name or a 0x… id)`, {
       reg,
     });
   }
@@ -133,12 +141,12 @@ function checkMasked(r: MaskedRule, where: string): void {
     ['value', r.value],
   ] as const) {
     if (typeof v !== 'bigint' || v < 0n || v > U64) {
-      throw new PolicyError('schema', `${where}${k} must be a 64-bit unsigned value`);
+      throw policyError('schema', `${where}${k} must be a 64-bit unsigned value`);
     }
   }
   // QEMU compares (incoming & mask) == value; a value bit outside the mask could never match.
   if ((r.value & ~r.mask) !== 0n) {
-    throw new PolicyError('schema', `${where}value ${hex64(r.value)} has bits outside mask ${hex64(r.mask)}`);
+    throw policyError('schema', `${where}value ${hex64(r.value)} has bits outside mask ${hex64(r.mask)}`);
   }
 }
 
@@ -180,7 +188,7 @@ export class PolicySet {
    * `only-src-test-value` for one register (QEMU 11.1 allows one tolerance per register), is a
    * conflict.
    * @param accel - passed to name lookup (it only changes the two timer names).
-   * @throws PolicyConflictError, PolicyError
+   * @throws UsageError (`data.reason`: `conflict`, `schema`, `unknown-register`)
    */
   static of(policies: readonly Policy[], accel?: Accel): PolicySet {
     const byId = new Map<bigint, RegisterRules>();
@@ -246,7 +254,7 @@ function add(byId: Map<bigint, RegisterRules>, rule: ResolvedRule): void {
     const id = hex64(rule.id);
     const a = `${describeRule(other)} from ${other.source}`;
     const b = `${describeRule(rule)} from ${rule.source}`;
-    throw new PolicyConflictError(`conflicting policies for register ${id}: ${a} vs ${b}`, id, [a, b]);
+    throw policyError('conflict', `conflicting policies for register ${id}: ${a} vs ${b}`, { id, rules: [a, b] });
   };
   if (prev) {
     if (!sameParams(prev, rule)) conflict(prev);
@@ -265,7 +273,7 @@ function add(byId: Map<bigint, RegisterRules>, rule: ResolvedRule): void {
 
 /**
  * Combines policies (see {@link PolicySet.of}).
- * @throws PolicyConflictError, PolicyError
+ * @throws UsageError (`data.reason`: `conflict`, `schema`, `unknown-register`)
  */
 export function combinePolicies(policies: readonly Policy[], accel?: Accel): PolicySet {
   return PolicySet.of(policies, accel);

@@ -2,8 +2,7 @@
  * Built-in policies for the known real cases (see docs/loaders.md).
  * @module
  */
-import { PolicyError } from './errors.js';
-import type { Policy } from './policy.js';
+import { policyError, type Policy } from './policy.js';
 
 /** AArch32 view QEMU TCG once exposed for DBGDTR_EL0 (cp14 opc1 3, c0, c5, 0; bit 29 = NS). */
 export const DBGDTRTX_BOGUS_ID = 0x40200000200e0298n;
@@ -65,12 +64,12 @@ export function presetNames(): string[] {
 
 /**
  * A built-in preset by name (a fresh copy; callers may modify it).
- * @throws PolicyError (`unknown-preset`)
+ * @throws UsageError (`data.reason` `unknown-preset`)
  */
 export function presetPolicy(name: string): Policy {
   const p = PRESET_LIST.find((q) => q.name === name);
   if (!p) {
-    throw new PolicyError('unknown-preset', `unknown policy preset '${name}' (known: ${presetNames().join(', ')})`, {
+    throw policyError('unknown-preset', `unknown policy preset '${name}' (known: ${presetNames().join(', ')})`, {
       preset: name,
     });
   }

@@ -99,6 +99,13 @@ export function regNames(id: bigint, accel: Accel = 'tcg'): string[] {
  * `accel` matters only for the generic-timer ids, whose KVM names differ: under 'kvm',
  * `0x603000000013df1a` is TIMER_CNT (the virtual count, CNTVCT_EL0's value) and `…df02` is
  * TIMER_CVAL; under 'tcg' (the default) they are CNTV_CVAL_EL0 and CNTVCT_EL0.
+ *
+ * @example
+ * ```ts
+ * import { regName } from 'vmstate';
+ * console.log(regName(0x603000000013c103n), regName(0x603000000013df1an), regName(0x603000000013df1an, 'kvm'));
+ * // prints: TCR2_EL1 CNTV_CVAL_EL0 TIMER_CNT
+ * ```
  */
 export function regName(id: bigint, accel: Accel = 'tcg'): string | null {
   return regNames(id, accel)[0] ?? null;
@@ -159,6 +166,14 @@ const FIELD_FORMS: readonly [RegExp, (m: RegExpMatchArray) => bigint][] = [
  * A name may match several ids (e.g. an AArch64 register and the AArch32 view QEMU gives the same
  * name). With accel 'kvm' the architectural names CNTVCT_EL0 / CNTV_CVAL_EL0 find the KVM ids that
  * hold those values (TIMER_CNT / TIMER_CVAL).
+ *
+ * @example
+ * ```ts
+ * import { lookupRegs } from 'vmstate';
+ * const hex = (ids: bigint[]) => ids.map((id) => id.toString(16)).join(',');
+ * console.log(hex(lookupRegs('tcr2_el1')), hex(lookupRegs('op0:3 op1:0 crn:2 crm:0 op2:3')), hex(lookupRegs('0x40200000200f0000')));
+ * // prints: 603000000013c103 603000000013c103 40200000200f0000
+ * ```
  */
 export function lookupRegs(query: string, accel?: Accel): bigint[] {
   const q = query.trim();

@@ -1,7 +1,7 @@
 /** The `diff` report: per vCPU, registers only in one stream and registers whose values differ. */
 import type { CpuSection } from '../stream/records.js';
 import { hex64, idRegisterFields, inferAccel, isIdRegister, regName, type Accel } from '../regs/index.js';
-import { table } from '../cli/format.js';
+import { table } from './format.js';
 
 /** Version of the `diff --json` shape. */
 export const DIFF_SCHEMA = 'vmstate/diff/1';

@@ -1,7 +1,7 @@
 /** The `dump` report: device state in the shape of QEMU's analyser (`-d state` / `-d desc`). */
 import type { DecodedStream } from '../stream/decode.js';
 import { ramSectionState, stateDump, type DumpObject, type DumpSection, type DumpValue } from '../stream/dump-format.js';
-import { UsageError } from '../wire/errors.js';
+import { UsageError } from '../errors.js';
 
 /** `-d state`: one member per section, `"<idstr> (<section id>)"`, in stream order. */
 export function stateReport(s: DecodedStream): DumpObject {

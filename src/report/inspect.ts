@@ -1,7 +1,7 @@
 /** The `inspect` report: a JSON-ready summary of a decoded stream and its text rendering. */
 import type { DecodedStream } from '../stream/decode.js';
-import type { RamKind } from '../stream/constants.js';
-import { num, PLAIN, table, type RenderOptions } from '../cli/format.js';
+import { RAM_KINDS as KINDS } from '../stream/constants.js';
+import { num, PLAIN, table, type RenderOptions } from './format.js';
 
 /** Version of the `inspect --json` shape (schemas/inspect.schema.json). */
 export const INSPECT_SCHEMA = 'vmstate/inspect/1';
@@ -53,8 +53,6 @@ export function inspectReport(file: string, s: DecodedStream): InspectReport {
     warnings: s.warnings,
   };
 }
-
-const KINDS: RamKind[] = ['page', 'zero', 'xbzrle', 'compressed', 'multifd-flush'];
 
 /** Human rendering of {@link InspectReport}. */
 export function renderInspect(r: InspectReport, o: RenderOptions = {}): string {

@@ -1,7 +1,7 @@
 /** `regs --lookup`: name → id and id → name. */
-import { hex64, lookupRegs, qemuFieldText, regAliases, regFieldText, regName, type Accel } from '../regs/index.js';
-import { table } from '../cli/format.js';
-import { UsageError } from '../wire/errors.js';
+import { hex64, qemuFieldText, regAliases, regFieldText, regName, type Accel } from '../regs/index.js';
+import { resolveRegList } from '../regs/queries.js';
+import { table } from './format.js';
 
 /** One lookup answer. */
 export interface LookupEntry {
@@ -17,15 +17,9 @@ export interface LookupEntry {
 
 /** Resolves each comma-separated query (names case-insensitive, ids in hex); unknown ones are a usage error. */
 export function lookup(queries: string[], accel: Accel = 'tcg'): LookupEntry[] {
-  const out: LookupEntry[] = [];
-  for (const q of queries.flatMap((x) => x.split(',')).map((x) => x.trim()).filter(Boolean)) {
-    const ids = lookupRegs(q, accel);
-    if (!ids.length) throw new UsageError(`unknown register '${q}'`);
-    for (const id of ids) {
-      out.push({ query: q, id: hex64(id), name: regName(id, accel), aliases: regAliases(id, accel), fields: qemuFieldText(id), decoded: regFieldText(id) });
-    }
-  }
-  return out;
+  return resolveRegList(queries, accel).flatMap(({ query, ids }) =>
+    ids.map((id) => ({ query, id: hex64(id), name: regName(id, accel), aliases: regAliases(id, accel), fields: qemuFieldText(id), decoded: regFieldText(id) })),
+  );
 }
 
 /** Human rendering. */

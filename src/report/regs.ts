@@ -1,7 +1,7 @@
 /** The `regs` report: every vCPU's registers with id, value, name and QEMU's field text. */
 import type { CpuSection } from '../stream/records.js';
 import { inferAccel, qemuFieldText, regFieldText, regName, type Accel } from '../regs/index.js';
-import { hex64, table } from '../cli/format.js';
+import { hex64, table } from './format.js';
 
 /** Version of the `regs --json` shape (schemas/regs.schema.json). */
 export const REGS_SCHEMA = 'vmstate/regs/1';

@@ -1,10 +1,25 @@
-/** Text rendering of a rewrite report. */
-import type { RewriteReport } from '../rewrite/rewrite.js';
-import { renderCheck } from './check.js';
-import { PLAIN, type RenderOptions } from '../cli/format.js';
+/** The `rewrite` report: its JSON document (`rewrite --json`) and its text rendering. */
+import type { RewriteResult } from '../rewrite/rewrite.js';
+import { checkReport, renderCheck, type CheckReport } from './check.js';
+import { PLAIN, type RenderOptions } from './format.js';
+
+/** Version of the `rewrite --json` shape. */
+export const REWRITE_SCHEMA = 'vmstate/rewrite/1';
+
+/** The `rewrite --json` document. */
+export interface RewriteReport extends Omit<RewriteResult, 'check'> {
+  schema: typeof REWRITE_SCHEMA;
+  /** The destination's predicted verdict on the result (with `--dest`). */
+  check: CheckReport | null;
+}
+
+/** The JSON document of a rewrite. */
+export function rewriteReport(r: RewriteResult): RewriteReport {
+  return { schema: REWRITE_SCHEMA, input: r.input, output: r.output, dryRun: r.dryRun, written: r.written, cpus: r.cpus, check: r.check ? checkReport(r.check) : null };
+}
 
 /** Human summary: per vCPU what was removed, changed (loudly) and dropped; then the predicted verdict. */
-export function renderRewrite(r: RewriteReport, o: RenderOptions = {}): string {
+export function renderRewrite(r: RewriteResult, o: RenderOptions = {}): string {
   const st = o.style ?? PLAIN;
   const out: string[] = [];
   const verb = r.dryRun ? 'would' : 'did';

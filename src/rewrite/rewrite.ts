@@ -1,94 +1,108 @@
 /**
  * The rewrite job: plan every vCPU's edits, copy the stream with them, and —
  * with a destination — re-check the result before the output is committed.
+ * @module
  */
-import { decodeFile, rewriteFile } from '../api.js';
-import type { DecodeLimits, DecodedStream } from '../stream/decode.js';
+import { decodeStream, type DecodeLimits, type DecodedStream } from '../stream/decode.js';
 import { combinePolicies, type Policy } from '../policy/index.js';
-import { lookupRegs, type Accel } from '../regs/index.js';
-import type { LoadedDestination } from '../destination/load.js';
-import type { CheckReport } from '../report/check.js';
-import { RefusalError, UsageError } from '../wire/errors.js';
+import type { Accel } from '../regs/index.js';
+import { resolveRegList, splitList } from '../regs/queries.js';
+import type { Destination } from '../destination/load.js';
+import type { CheckResult } from '../check/check.js';
+import { RefusalError, UsageError } from '../errors.js';
 import { applyPlan, planCpu, type CpuPlan, type PlanOptions } from './plan.js';
+import { rewriteFile } from './rewrite-file.js';
 
-/** Version of the `rewrite --json` shape. */
-export const REWRITE_SCHEMA = 'vmstate/rewrite/1';
-
-/** A rewrite as requested on the command line. */
-export interface RewriteRequest {
-  input: string;
-  /** Output path or `-`; ignored with `dryRun`. */
-  output?: string;
+/** What to change, and towards which destination (see {@link rewriteStream}). */
+export interface RewriteOptions {
+  /** Plan and check only; write nothing. */
   dryRun?: boolean;
-  /** `--strip`: names or hex ids. */
+  /** Registers to remove from every vCPU: names or hex ids (comma-separated lists allowed). */
   strip?: string[];
+  /** Policies whose ignorable registers are removed (hidden always, safe-missing unless the destination has it, …). */
   policies?: Policy[];
-  dest?: LoadedDestination;
+  /** The destination (loaded, or a path): re-checks the result before it is written. */
+  dest?: Destination | string;
+  /** Remove every register the destination lacks (needs `dest`). */
   stripUnknown?: boolean;
-  /** `--adopt-dest-values`: names, hex ids, or `id-regs`. */
+  /** Registers (names, hex ids, or `id-regs`) that take the destination's values (needs `dest`). */
   adopt?: string[];
+  /** Drop `cpu` subsections the destination does not know (needs `dest`). */
   stripUnknownSubsections?: boolean;
+  /** `cpu` subsections to drop, e.g. `cpu/wfxt-timer`. */
   stripSubsections?: string[];
+  /** Strip require-value violations instead of refusing, and write even if the destination would still reject. */
   force?: boolean;
+  /** The destination's load semantics for the re-check (default `legacy`). */
   loader?: string;
+  /** Accelerator for register names (default: the destination's, else `tcg`). */
   accel?: Accel;
   limits?: Partial<DecodeLimits>;
 }
 
-/** The `rewrite --json` document. */
-export interface RewriteReport {
-  schema: typeof REWRITE_SCHEMA;
+/** What a rewrite did (or, with `dryRun`, would do). */
+export interface RewriteResult {
   input: string;
   output: string | null;
   dryRun: boolean;
   /** Whether the output was written. */
   written: boolean;
+  /** Per vCPU: registers removed, values changed, subsections dropped, refusals. */
   cpus: Omit<CpuPlan, 'edit'>[];
-  /** The destination's predicted verdict on the result (with `--dest`). */
-  check: CheckReport | null;
+  /** The destination's predicted verdict on the result (with `dest`). */
+  check: CheckResult | null;
 }
 
 function resolveRegs(list: string[], accel: Accel, what: string): Set<bigint> {
-  const out = new Set<bigint>();
-  for (const q of list.flatMap((x) => x.split(',')).map((x) => x.trim()).filter(Boolean)) {
-    const ids = lookupRegs(q, accel);
-    if (!ids.length) throw new UsageError(`${what}: unknown register '${q}'`);
-    for (const id of ids) out.add(id);
-  }
-  return out;
+  return new Set(resolveRegList(list, accel, what).flatMap((r) => r.ids));
 }
 
-/** Runs a rewrite (or a dry run). Throws {@link RefusalError} (exit 1) when it refuses. */
-export async function rewrite(req: RewriteRequest): Promise<RewriteReport> {
-  if ((req.stripUnknown || req.adopt?.length || req.stripUnknownSubsections) && !req.dest) {
+/**
+ * Copies the stream at `input` to `output` (`-` = standard output; a file appears only
+ * complete) with the edits `options` ask for, so that the destination loads it: registers
+ * stripped by name or by policy, destination values adopted, subsections dropped. With a
+ * destination the result is re-checked first, and a result it would still reject is refused.
+ * Every byte not edited is copied unchanged; the vmdesc is patched to match.
+ *
+ * @example
+ * ```ts
+ * import { rewriteStream } from 'vmstate';
+ * const r = await rewriteStream('samples/qemu-10.0/virt-7.2_cortex-a57.mig', undefined, {
+ *   dryRun: true,
+ *   dest: 'samples/qemu-7.2/virt-7.2_cortex-a57.mig',
+ *   stripUnknown: true,
+ *   adopt: ['id-regs'],
+ * });
+ * console.log(r.cpus[0].countBefore, '->', r.cpus[0].countAfter, r.check?.verdict);
+ * // prints: 275 -> 257 accept
+ * ```
+ * @throws RefusalError when a policy is violated, or the destination would still reject the result (unless `force`).
+ */
+export async function rewriteStream(input: string, output: string | undefined, options: RewriteOptions = {}): Promise<RewriteResult> {
+  const dest = typeof options.dest === 'string' ? await (await import('../destination/load.js')).loadDestination(options.dest, { limits: options.limits }) : options.dest;
+  if ((options.stripUnknown || options.adopt?.length || options.stripUnknownSubsections) && !dest) {
     throw new UsageError('--strip-unknown, --adopt-dest-values and --strip-unknown-subsections need --dest');
   }
-  if (!req.dryRun && !req.output) throw new UsageError('rewrite needs -o <file|-> (or --dry-run)');
-  const loader = req.loader ?? 'legacy';
-  const accel = req.accel ?? req.dest?.model.accel ?? 'tcg';
-  const adoptList = (req.adopt ?? []).flatMap((x) => x.split(',')).map((x) => x.trim()).filter(Boolean);
+  if (!options.dryRun && !output) throw new UsageError('rewrite needs -o <file|-> (or --dry-run)');
+  const loader = options.loader ?? 'legacy';
+  const accel = options.accel ?? dest?.model.accel ?? 'tcg';
+  const adoptList = splitList(options.adopt ?? []);
   const opts: PlanOptions = {
     accel,
-    strip: resolveRegs(req.strip ?? [], accel, '--strip'),
-    policies: combinePolicies(req.policies ?? [], accel),
-    stripUnknown: !!req.stripUnknown,
+    strip: resolveRegs(options.strip ?? [], accel, '--strip'),
+    policies: combinePolicies(options.policies ?? [], accel),
+    stripUnknown: !!options.stripUnknown,
     adopt: { idRegs: adoptList.includes('id-regs'), ids: resolveRegs(adoptList.filter((x) => x !== 'id-regs'), accel, '--adopt-dest-values') },
-    stripSubsections: new Set(req.stripSubsections ?? []),
-    force: !!req.force,
+    stripSubsections: new Set(options.stripSubsections ?? []),
+    force: !!options.force,
   };
   // The matcher and the check load only for a rewrite towards a destination.
-  let checkStream: typeof import('../report/check.js').checkStream | null = null;
-  const dest = req.dest;
+  let check: typeof import('../check/check.js') | null = null;
   if (dest) {
-    const [{ destinationCpuFor }, { knownSubsections }, { generationOfLoader }, check] = await Promise.all([
-      import('../match/index.js'),
-      import('../destination/load.js'),
-      import('../destination/known-subsections.js'),
-      import('../report/check.js'),
-    ]);
-    checkStream = check.checkStream;
-    opts.destCpu = (i) => destinationCpuFor(dest.model, i);
-    if (req.stripUnknownSubsections) opts.knownSubsections = knownSubsections(dest, generationOfLoader(loader)) ?? [];
+    const [match, loaded, checkModule] = await Promise.all([import('../match/index.js'), import('../destination/load.js'), import('../check/check.js')]);
+    check = checkModule;
+    opts.destCpu = (i) => match.destinationCpuFor(dest.model, i);
+    if (options.stripUnknownSubsections) opts.knownSubsections = loaded.knownSubsections(dest, match.generationOfLoader(loader)) ?? [];
   }
   const plans = new Map<number, CpuPlan>();
   const plan = (cpu: DecodedStream['cpus'][number]) => {
@@ -100,35 +114,34 @@ export async function rewrite(req: RewriteRequest): Promise<RewriteReport> {
     }
     return p.edit;
   };
-  const recheck = (s: DecodedStream): CheckReport | null => {
-    if (!dest || !checkStream) return null;
+  const recheck = (s: DecodedStream): CheckResult | null => {
+    if (!dest || !check) return null;
     const after = { ...s, cpus: s.cpus.map((c) => applyPlan(c, plans.get(c.instance)!)) };
-    return checkStream(req.output ?? req.input, after, dest, { loader, accel: req.accel });
+    return check.checkDecoded(output ?? input, after, dest, { loader, accel: options.accel });
   };
-  let check: CheckReport | null = null;
-  if (req.dryRun) {
-    const s = await decodeFile(req.input, { limits: req.limits });
+  let result: CheckResult | null = null;
+  if (options.dryRun) {
+    const s = await decodeStream(input, { limits: options.limits });
     for (const c of s.cpus) plan(c);
-    check = recheck(s);
+    result = recheck(s);
   } else {
-    await rewriteFile(req.input, req.output!, {
-      limits: req.limits,
+    await rewriteFile(input, output!, {
+      limits: options.limits,
       editCpu: plan,
-      beforeCommit: (s) => {
-        check = recheck(s);
-        if (check && check.verdict === 'reject' && !req.force && req.output !== '-') {
-          throw new RefusalError(`the rewritten stream would still be rejected by the destination (${check.loader}): ${check.qemuError?.split('\n')[0] ?? 'see check'}; nothing written (use --force to write it anyway)`, { check });
+      beforeCommit: (s: DecodedStream) => {
+        result = recheck(s);
+        if (result && result.verdict === 'reject' && !options.force && output !== '-') {
+          throw new RefusalError(`the rewritten stream would still be rejected by the destination (${result.loader}): ${result.qemuError?.split('\n')[0] ?? 'see check'}; nothing written (use --force to write it anyway)`, { check: result });
         }
       },
     });
   }
   return {
-    schema: REWRITE_SCHEMA,
-    input: req.input,
-    output: req.dryRun ? null : req.output!,
-    dryRun: !!req.dryRun,
-    written: !req.dryRun,
+    input,
+    output: options.dryRun ? null : output!,
+    dryRun: !!options.dryRun,
+    written: !options.dryRun,
     cpus: [...plans.values()].map(({ edit: _e, ...rest }) => rest),
-    check,
+    check: result,
   };
 }

@@ -4,7 +4,7 @@
  */
 import type { Configuration } from './records.js';
 import type { StreamReader } from '../wire/reader.js';
-import { LimitError, StreamFormatError } from '../wire/errors.js';
+import { LimitError, StreamFormatError } from '../errors.js';
 
 const PARENT = 'configuration';
 /** Machine type names are short; a larger length is corruption. */

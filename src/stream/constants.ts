@@ -47,6 +47,6 @@ export const COMMANDS: Record<number, { name: string; len: number }> = {
   11: { name: 'SWITCHOVER_START', len: 0 },
 };
 
-/** Names used in `inspect` for each RAM record kind. */
+/** The RAM record kinds counted, by the names `inspect` shows, in its order. */
 export const RAM_KINDS = ['page', 'zero', 'xbzrle', 'compressed', 'multifd-flush'] as const;
 export type RamKind = (typeof RAM_KINDS)[number];

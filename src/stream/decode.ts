@@ -1,34 +1,33 @@
 /**
- * One-pass decoder of a whole migration stream.
+ * One-pass decoder of a whole migration stream: a {@link RecordWalker} walks the records and
+ * the consumers below read what is inside them.
  *
- * RAM is walked exactly and streamed through; device sections (small) are
- * decoded from a bounded look-ahead window, laid out by the vmdesc when it is
- * known, and the `cpu` sections by their built-in layout in any case. With an
- * output writer attached, every consumed byte is copied to it unchanged except
- * where an edit replaces a cpu section's arrays or subsections, and the vmdesc.
+ * RAM is walked exactly and streamed through; device sections (small) are decoded from a
+ * bounded look-ahead window, laid out by the vmdesc when it is known, and the `cpu` sections by
+ * their built-in layout (`cpu/`) in any case. With an output writer attached, every consumed
+ * byte is copied to it unchanged except where an edit replaces a cpu section's arrays or
+ * subsections, and the vmdesc.
+ * @module
  */
-import { Item, MAGIC, STREAM_VERSION, COMMANDS } from './constants.js';
-import type { CommandRecord, Configuration, CpuSection, IterativeSection, RamSummary, SectionRecord, SubsectionRecord, VmdescRecord } from './records.js';
+import type { CommandRecord, Configuration, CpuSection, IterativeSection, RamSummary, SectionRecord, VmdescRecord } from './records.js';
 import { readConfiguration } from './configuration.js';
 import { RamWalker } from './ram.js';
-import { locateVmdesc, parseVmdesc, encodeVmdesc, patchCpuArrays, dropSubsection, vmdescOffsetOf, type Vmdesc, type VmdescBody, type VmdescDevice, type VmdescField } from './vmdesc.js';
-import { walkDevice } from './device-walk.js';
+import { DEFAULT_MAX_VMDESC, dropSubsection, encodeVmdesc, parseVmdesc, patchCpuArrays, vmdescFromTail, vmdescIn, type FoundVmdesc, type Vmdesc, type VmdescDevice } from './vmdesc.js';
+import { walkDeviceAhead } from './device-walk.js';
+import { checkCpuAgainstVmdesc, describedSubsections, pickDevice, scanOpaqueBody } from './devices.js';
+import { RecordWalker, type SectionItem } from './walk.js';
 import { StreamReader } from '../wire/reader.js';
-import type { ByteSource } from '../wire/source.js';
+import { readAhead } from '../wire/lookahead.js';
+import { BufferSource, DEFAULT_CHUNK, IterableSource, type ByteSource } from '../wire/source.js';
 import type { StreamWriter } from '../wire/writer.js';
-import { LimitError, StreamFormatError, TruncatedError, UnsupportedError, type ErrorPlace } from '../wire/errors.js';
-import { COUNT_OFFSET, CPU_SECTION_VERSION, CPU_SUBSECTION_SIZES, TAIL_SIZE } from '../cpu/layout.js';
-import { cpregArraysSize, decodeCpregArrays, DEFAULT_MAX_CPREGS } from '../cpu/cpregs-decode.js';
-import { encodeCpregArrays } from '../cpu/cpregs-encode.js';
+import { LimitError, StreamFormatError, UnsupportedError } from '../errors.js';
+import { CPU_SECTION_VERSION } from '../cpu/layout.js';
+import { DEFAULT_MAX_CPREGS } from '../cpu/cpregs-decode.js';
+import { decodeCpuBody } from '../cpu/section.js';
+import { copyCpuEdited, type CpuEdit, type CpuEditDone } from '../cpu/edit.js';
+import { openInput, unwrapInput, type ContainerInfo, type InputSource } from '../container/open.js';
 
-/** Edits to apply to one cpu section while copying the stream. */
-export interface CpuEdit {
-  /** New sorted register list; omitted = keep the arrays. */
-  ids?: bigint[];
-  values?: bigint[];
-  /** Subsections (full names, e.g. `cpu/wfxt-timer`) to remove. */
-  dropSubsections?: string[];
-}
+export type { CpuEdit } from '../cpu/edit.js';
 
 /** Caps on sizes read from the input; every one is named in the error it causes. */
 export interface DecodeLimits {
@@ -40,7 +39,19 @@ export interface DecodeLimits {
   maxVmdesc: number;
 }
 
-export const DEFAULT_LIMITS: DecodeLimits = { maxBuffer: 64 << 20, maxCpregs: DEFAULT_MAX_CPREGS, maxVmdesc: 64 << 20 };
+/**
+ * The default caps: 64 MiB of look-ahead, 65,536 cpregs, a 64 MiB vmdesc.
+ *
+ * @example
+ * ```ts
+ * import { decodeStream, DEFAULT_LIMITS } from 'vmstate';
+ * // A stream whose device state needs more look-ahead than the default:
+ * const s = await decodeStream('samples/qemu-7.2/virt-7.2_max.mig', { limits: { maxBuffer: 4 * DEFAULT_LIMITS.maxBuffer } });
+ * console.log(DEFAULT_LIMITS.maxCpregs, s.cpus.length);
+ * // prints: 65536 2
+ * ```
+ */
+export const DEFAULT_LIMITS: Readonly<DecodeLimits> = { maxBuffer: 64 << 20, maxCpregs: DEFAULT_MAX_CPREGS, maxVmdesc: DEFAULT_MAX_VMDESC };
 
 /** Options of {@link decodeStream}. */
 export interface DecodeOptions {
@@ -51,7 +62,6 @@ export interface DecodeOptions {
   editCpu?: (cpu: CpuSection) => CpuEdit | null;
   /** Keep the decoded state of every device section (for `dump`). */
   collectState?: boolean;
-
   /** Called now and then with the current input offset. */
   onProgress?: (offset: number) => void;
 }
@@ -87,444 +97,227 @@ export interface DecodedStream {
   warnings: string[];
   /** Cpu instances that were edited (with output). */
   edited: number[];
+  /** What the stream was wrapped in (a libvirt save image), or null for a bare stream. */
+  container: ContainerInfo | null;
 }
 
-const WINDOW = 64 << 10;
-/** First tail read when looking for the vmdesc of a seekable input. */
-const TAIL_FIRST = 1 << 20;
-const EMPTY = Buffer.alloc(0);
+/**
+ * What {@link decodeStream} reads: a path (`-` = standard input), the bytes themselves, a
+ * {@link ByteSource}, or any async iterable of chunks (a pipe, `process.stdin`).
+ */
+export type StreamInput = string | Uint8Array | ByteSource | AsyncIterable<Uint8Array>;
 
-/** Decodes (and, with `output`, copies and edits) one stream in a single pass. */
-export async function decodeStream(source: ByteSource, opts: DecodeOptions = {}): Promise<DecodedStream> {
-  const limits = { ...DEFAULT_LIMITS, ...opts.limits };
-  const r = new StreamReader(source);
-  const out = opts.output;
-  if (out) r.setTap(out);
-  const res: DecodedStream = {
-    size: 0, version: 0, configuration: null, sections: [], iterative: [], commands: [], ram: null,
-    cpus: [], vmdesc: null, eofOffset: -1, devices: [], warnings: [], edited: [],
-  };
+function isByteSource(x: object): x is ByteSource {
+  return typeof (x as ByteSource).read === 'function' && typeof (x as ByteSource).close === 'function';
+}
 
-  // On a seekable input the layout is read from the tail first, as QEMU's analyser does.
-  let vmdesc: Vmdesc | null = null;
-  let vmdescAt: VmdescRecord | null = null;
-  let vmdescLooked = false;
-  if (source.size !== undefined && source.readAt) {
-    // Real vmdescs are tens of KiB: look in a small tail first, widen only when needed.
-    const total = source.size;
-    for (let want = TAIL_FIRST; ; want *= 4) {
-      const tailLen = Math.min(total, want, limits.maxVmdesc + 16);
-      const tail = await source.readAt(total - tailLen, tailLen);
-      const found = locateVmdesc(tail, total - tailLen, total);
-      // At the very start of a narrowed tail the EOF byte before it is unseen: widen instead.
-      if (found && (found.offset > total - tailLen || tailLen === total)) {
-        vmdescAt = found;
-        const at = found.offset + 5 - (total - tailLen);
-        vmdesc = parseVmdesc(tail.subarray(at, at + found.length), found.offset + 5);
-        break;
-      }
-      if (tailLen === total || tailLen === limits.maxVmdesc + 16) break;
-    }
-    vmdescLooked = true;
+/**
+ * The input as a source of the bare stream, unwrapped from its container. A source that was
+ * unwrapped already (it carries `container`) is taken as it is.
+ */
+async function openStream(input: StreamInput): Promise<InputSource> {
+  if (typeof input === 'string') return openInput(input);
+  if (input instanceof Uint8Array) return unwrapInput(new BufferSource(input, [DEFAULT_CHUNK], true));
+  if (!isByteSource(input)) return unwrapInput(new IterableSource(input));
+  return (input as InputSource).container ? input : unwrapInput(input);
+}
+
+/**
+ * Decodes a whole migration stream in one pass (and, with `output`, copies it with edits): a
+ * bare stream (`migrate "exec:cat > f.mig"`) or one in a libvirt save image, from a file, a
+ * pipe, or memory. RAM is walked and streamed through, never held.
+ *
+ * @example
+ * ```ts
+ * import { decodeStream } from 'vmstate';
+ * const s = await decodeStream('samples/qemu-7.2/virt-7.2_max.mig');
+ * console.log(s.configuration?.machine, s.cpus.length, s.cpus[0].count);
+ * // prints: virt-7.2 2 304
+ * ```
+ */
+export async function decodeStream(input: StreamInput, opts: DecodeOptions = {}): Promise<DecodedStream> {
+  const source = await openStream(input);
+  try {
+    return await new StreamDecoder(source, opts).run();
+  } finally {
+    // What was opened here is closed here. A source passed in stays the caller's, unless a
+    // container was found around it here: the unwrapping source (a decompressor) owns it then.
+    const given = typeof input === 'object' && !(input instanceof Uint8Array) && isByteSource(input);
+    if (!given || (source !== input && source.container)) await source.close();
   }
-  const lookOnPipe = async (): Promise<void> => {
-    // The layout arrives last on a pipe: hold the (small) rest of the input until it does.
-    if (vmdescLooked) return;
-    vmdescLooked = true;
+}
+
+/** The consumers of one decode: what to do with each record the walk finds. */
+class StreamDecoder {
+  private readonly r: StreamReader;
+  private readonly limits: DecodeLimits;
+  private readonly out: StreamWriter | undefined;
+  private readonly res: DecodedStream;
+  /** The vmdesc, once known (from the tail of a seekable input, or held ahead on a pipe). */
+  private layout: FoundVmdesc | null = null;
+  private layoutLooked = false;
+  private ram: RamWalker | null = null;
+  private postcopy = false;
+  /** FULL sections seen so far (the vmdesc lists them in this order). */
+  private deviceIndex = 0;
+  /** What edits changed, by device index, for the vmdesc. */
+  private readonly edits = new Map<number, CpuEditDone>();
+  private walker!: RecordWalker;
+
+  constructor(
+    private readonly source: ByteSource & { readonly container?: ContainerInfo },
+    private readonly opts: DecodeOptions,
+  ) {
+    this.limits = { ...DEFAULT_LIMITS, ...opts.limits };
+    this.r = new StreamReader(source);
+    this.out = opts.output;
+    if (this.out) this.r.setTap(this.out);
+    this.res = {
+      size: 0, version: 0, configuration: null, sections: [], iterative: [], commands: [], ram: null,
+      cpus: [], vmdesc: null, eofOffset: -1, devices: [], warnings: [], edited: [], container: source.container ?? null,
+    };
+  }
+
+  async run(): Promise<DecodedStream> {
+    const { source, r, res } = this;
+    // On a seekable input the layout is read from the tail first, as QEMU's analyser does.
+    if (source.size !== undefined && source.readAt) {
+      this.layout = await vmdescFromTail(source as ByteSource & { size: number; readAt(p: number, l: number): Promise<Buffer> }, this.limits.maxVmdesc);
+      this.layoutLooked = true;
+    }
+    this.walker = new RecordWalker(r, this.limits.maxVmdesc);
+    res.sections = this.walker.sections;
+    res.iterative = this.walker.iterative;
+    for await (const rec of this.walker.records()) {
+      switch (rec.kind) {
+        case 'header':
+          res.version = rec.version;
+          break;
+        case 'configuration':
+          this.opts.onProgress?.(rec.offset);
+          res.configuration = await readConfiguration(r);
+          break;
+        case 'section':
+          this.opts.onProgress?.(rec.offset);
+          if (rec.item === 'full') await this.device(rec);
+          else await this.iterative(rec.iterative!);
+          break;
+        case 'command':
+          this.opts.onProgress?.(rec.record.offset);
+          this.command(rec.record);
+          break;
+        case 'eof':
+          this.opts.onProgress?.(rec.offset);
+          res.eofOffset = rec.offset;
+          break;
+        case 'vmdesc':
+          await this.vmdesc(rec.offset, rec.length);
+          break;
+      }
+    }
+    res.size = r.offset;
+    res.ram = this.ram?.summary ?? null;
+    r.setTap(null);
+    return res;
+  }
+
+  /** A START/PART/END body: RAM is the only iterative section vmstate reads. */
+  private async iterative(it: IterativeSection): Promise<void> {
+    const r = this.r;
+    if (it.name !== 'ram') throw new UnsupportedError(`iterative section '${it.name}' is not supported`, r.place(it.offset));
+    if (!this.ram) {
+      const caps = this.res.configuration?.capabilities ?? [];
+      this.ram = new RamWalker(1 << (this.res.configuration?.pageBits ?? 10), {
+        ignoreShared: caps.includes('x-ignore-shared'),
+        mappedRam: caps.includes('mapped-ram'),
+        postcopy: this.postcopy,
+      });
+    }
+    await this.ram.walkBody(r);
+  }
+
+  private command(c: CommandRecord): void {
+    if (c.name === 'PACKAGED') throw new UnsupportedError('postcopy PACKAGED device state is not supported', this.r.place(c.offset));
+    if (c.name === 'POSTCOPY_ADVISE' && c.length === 16) this.postcopy = true;
+    this.res.commands.push(c);
+  }
+
+  /** The layout arrives last on a pipe: hold the (small) rest of the input until it does. */
+  private async layoutOnPipe(): Promise<void> {
+    if (this.layoutLooked) return;
+    this.layoutLooked = true;
+    const { r, limits } = this;
     const start = r.offset;
     if (await r.ensure(limits.maxBuffer + 1)) {
       throw new LimitError('device-state part of the stream', r.available, limits.maxBuffer, 'maxBuffer', r.place(start));
     }
-    const rest = r.peek(r.available);
-    const found = locateVmdesc(rest, start, start + rest.length);
-    if (found) {
-      vmdescAt = found;
-      vmdesc = parseVmdesc(rest.subarray(found.offset + 5 - start, found.offset + 5 - start + found.length), found.offset + 5);
-    }
-  };
-
-  // Header.
-  r.section = 'header';
-  await r.need(8);
-  const magic = r.be32();
-  if (magic !== MAGIC) throw new StreamFormatError('BAD_MAGIC', `not a migration stream: magic 0x${magic.toString(16).padStart(8, '0')}, expected 0x5145564d ("QEVM")`, r.place(0), { expected: MAGIC, actual: magic });
-  res.version = r.be32();
-  if (res.version !== STREAM_VERSION) throw new StreamFormatError('BAD_VERSION', `unsupported stream version ${res.version}, expected ${STREAM_VERSION}`, r.place(4), { expected: STREAM_VERSION, actual: res.version });
-
-  const live = new Map<number, IterativeSection>();
-  let ram: RamWalker | null = null;
-  let deviceIndex = 0;
-  let postcopy = false;
-  const editedDevices = new Map<number, { count?: number; drop: string[] }>();
-
-  const footer = async (sid: number, label: string): Promise<void> => {
-    r.section = label;
-    await r.need(5);
-    const at = r.offset;
-    const t = r.u8();
-    const id = r.be32();
-    if (t !== Item.SECTION_FOOTER) throw new StreamFormatError('BAD_FOOTER', `missing section footer: byte 0x${t.toString(16)} instead of 0x7e`, r.place(at), { expected: 0x7e, actual: t });
-    if (id !== sid) throw new StreamFormatError('BAD_FOOTER', `mismatched section id in footer: ${id}, expected ${sid}`, r.place(at + 1), { expected: sid, actual: id });
-  };
-
-  for (;;) {
-    opts.onProgress?.(r.offset);
-    const at = r.offset;
-    r.section = 'top level';
-    await r.need(1);
-    const type = r.peekU8();
-    if (type === Item.CONFIGURATION) {
-      if (res.configuration || res.sections.length || live.size) throw new StreamFormatError('BAD_ITEM', 'configuration item after the first section', r.place(at));
-      res.configuration = await readConfiguration(r);
-      continue;
-    }
-    if (type === Item.SECTION_START || type === Item.SECTION_FULL) {
-      r.section = 'section header';
-      await r.need(6);
-      r.u8();
-      const sid = r.be32();
-      const name = await r.str8();
-      if (name.length === 0) throw new StreamFormatError('BAD_SECTION', 'empty section name', r.place(at + 5));
-      await r.need(8);
-      const instanceId = r.be32();
-      const version = r.be32();
-      const label = `${name} (instance ${instanceId}, section ${sid})`;
-      r.section = label;
-      if (type === Item.SECTION_START) {
-        if (live.has(sid)) throw new StreamFormatError('BAD_SECTION', `section id ${sid} started twice`, r.place(at));
-        const it: IterativeSection = { sectionId: sid, name, instanceId, version, offset: at, items: 1, bytes: 0 };
-        live.set(sid, it);
-        res.iterative.push(it);
-        ram = await iterativeBody(it, ram);
-        await footer(sid, label);
-        it.bytes += r.offset - at;
-        continue;
-      }
-      if (name === 'ram') throw new StreamFormatError('BAD_SECTION', "'ram' sent as a FULL section", r.place(at));
-      if (!vmdesc && !(source.size !== undefined)) await lookOnPipe();
-      const dev = vmdesc ? pickDevice(vmdesc, deviceIndex, name, instanceId, r.place(at)) : null;
-      deviceIndex++;
-      const bodyStart = r.offset;
-      if (name === 'cpu') {
-        if (version !== CPU_SECTION_VERSION) throw new StreamFormatError('BAD_SECTION', `cpu section version ${version}, expected ${CPU_SECTION_VERSION}`, r.place(at + 10 + name.length), { expected: CPU_SECTION_VERSION, actual: version });
-        const cpu = await withWindow(r, limits, (buf, base) => decodeCpuBody(buf, base, label, dev, limits.maxCpregs));
-        cpu.instance = instanceId;
-        cpu.sectionId = sid;
-        cpu.version = version;
-        cpu.offset = at;
-        res.cpus.push(cpu);
-        if (dev) checkCpuAgainstVmdesc(cpu, dev, res.warnings);
-        const state = opts.collectState && dev ? await withWindow(r, limits, (buf, base) => walkDevice(dev, buf, 0, base, label).state) : null;
-        const edit = out && opts.editCpu ? opts.editCpu(cpu) : null;
-        if (edit) await applyCpuEdit(r, out!, cpu, edit, editedDevices, deviceIndex - 1, res);
-        else await r.pass(cpu.bodyEnd - bodyStart);
-        if (opts.collectState) res.devices.push({ offset: at, sectionId: sid, name, instanceId, version, state });
-      } else {
-        let end: number;
-        let state: unknown = null;
-        if (dev) {
-          const w = await withWindow(r, limits, (buf, base) => walkDevice(dev, buf, 0, base, label));
-          end = bodyStart + w.end;
-          state = w.state;
-        } else {
-          end = bodyStart + await withWindow(r, limits, (buf, base) => scanOpaqueBody(buf, base, sid, label, new Set(live.keys())));
-        }
-        await r.pass(end - bodyStart);
-        if (opts.collectState) res.devices.push({ offset: at, sectionId: sid, name, instanceId, version, state });
-      }
-      await footer(sid, label);
-      res.sections.push({ kind: 'full', sectionId: sid, name, instanceId, version, offset: at, size: r.offset - at });
-      continue;
-    }
-    if (type === Item.SECTION_PART || type === Item.SECTION_END) {
-      await r.need(5);
-      r.u8();
-      const sid = r.be32();
-      const it = live.get(sid);
-      if (!it) throw new StreamFormatError('BAD_SECTION', `section ${type === Item.SECTION_PART ? 'PART' : 'END'} for unknown section id ${sid}`, r.place(at + 1), { actual: sid });
-      const label = `${it.name} (instance ${it.instanceId}, section ${sid})`;
-      r.section = label;
-      it.items++;
-      ram = await iterativeBody(it, ram);
-      await footer(sid, label);
-      it.bytes += r.offset - at;
-      if (type === Item.SECTION_END) live.delete(sid);
-      continue;
-    }
-    if (type === Item.COMMAND) {
-      r.section = 'command';
-      await r.need(5);
-      r.u8();
-      const cmd = r.be16();
-      const len = r.be16();
-      const spec = COMMANDS[cmd];
-      if (!spec) throw new StreamFormatError('BAD_ITEM', `unknown command ${cmd}`, r.place(at + 1), { actual: cmd });
-      if (spec.len >= 0 && len !== spec.len) throw new StreamFormatError('BAD_ITEM', `command ${spec.name} with bad length ${len}, expected ${spec.len}`, r.place(at + 3), { expected: spec.len, actual: len });
-      await r.pass(len);
-      if (spec.name === 'PACKAGED') throw new UnsupportedError('UNSUPPORTED', 'postcopy PACKAGED device state is not supported', r.place(at));
-      if (spec.name === 'POSTCOPY_ADVISE' && len === 16) postcopy = true;
-      res.commands.push({ offset: at, command: cmd, name: spec.name, length: len });
-      continue;
-    }
-    if (type === Item.EOF) {
-      r.u8();
-      res.eofOffset = at;
-      break;
-    }
-    throw new StreamFormatError('BAD_ITEM', `unknown item type 0x${type.toString(16).padStart(2, '0')}`, r.place(at), { actual: type });
+    this.layout = vmdescIn(r.peek(r.available), start, limits.maxVmdesc);
   }
 
-  // After EOF: the optional vmdesc, then nothing.
-  r.section = 'vmdesc';
-  if (!(await r.atEnd())) {
-    const at = r.offset;
-    const t = r.peekU8();
-    if (t !== Item.VMDESCRIPTION) throw new StreamFormatError('BAD_ITEM', `byte 0x${t.toString(16)} after EOF, expected the vmdesc (0x06) or the end`, r.place(at), { actual: t });
-    await r.need(5);
-    const len = r.peek(5).readUInt32BE(1);
-    if (len > limits.maxVmdesc) throw new LimitError('vmdesc length', len, limits.maxVmdesc, 'maxVmdesc', r.place(at + 1));
+  /** A FULL section body: a cpu section by its built-in layout, any other by the vmdesc (or opaque). */
+  private async device(rec: SectionItem): Promise<void> {
+    const { r, res } = this;
+    const { offset: at, name, instanceId, version, sectionId: sid, label } = rec;
+    if (name === 'ram') throw new StreamFormatError('BAD_SECTION', "'ram' sent as a FULL section", r.place(at));
+    if (!this.layout && this.source.size === undefined) await this.layoutOnPipe();
+    const k = this.deviceIndex++;
+    const dev = this.layout ? pickDevice(this.layout.json, k, name, instanceId, r.place(at)) : null;
+    let state: unknown = null;
+    if (name === 'cpu') {
+      if (version !== CPU_SECTION_VERSION) throw new StreamFormatError('BAD_SECTION', `cpu section version ${version}, expected ${CPU_SECTION_VERSION}`, r.place(at + 10 + name.length), { expected: CPU_SECTION_VERSION, actual: version });
+      const header = { instance: instanceId, sectionId: sid, version, offset: at };
+      const cpu = await readAhead(r, this.limits.maxBuffer, (buf, base) => decodeCpuBody(buf, base, header, label, this.limits.maxCpregs, describedSubsections(dev, base, label)));
+      res.cpus.push(cpu);
+      if (dev) checkCpuAgainstVmdesc(cpu, dev, res.warnings);
+      if (this.opts.collectState && dev) state = await this.walkState(dev, label);
+      const edit = this.out && this.opts.editCpu ? this.opts.editCpu(cpu) : null;
+      const done = edit ? await copyCpuEdited(r, this.out!, cpu, edit) : null;
+      if (done) {
+        this.edits.set(k, done);
+        res.edited.push(cpu.instance);
+      }
+      await r.pass(cpu.bodyEnd - r.offset);
+    } else {
+      const bodyStart = r.offset;
+      let end: number;
+      if (dev) {
+        const w = await readAhead(r, this.limits.maxBuffer, (buf, base) => walkDeviceAhead(dev, buf, 0, base, label));
+        end = bodyStart + w.end;
+        state = w.state;
+      } else {
+        const live = new Set(this.walker.live.keys());
+        end = bodyStart + (await readAhead(r, this.limits.maxBuffer, (buf) => scanOpaqueBody(buf, sid, live)));
+      }
+      await r.pass(end - bodyStart);
+    }
+    if (this.opts.collectState) res.devices.push({ offset: at, sectionId: sid, name, instanceId, version, state });
+  }
+
+  private async walkState(dev: VmdescDevice, label: string): Promise<unknown> {
+    const w = await readAhead(this.r, this.limits.maxBuffer, (buf, base) => walkDeviceAhead(dev, buf, 0, base, label));
+    return w.state;
+  }
+
+  /** The vmdesc item after EOF: copied as it is, or patched for the edits made. */
+  private async vmdesc(at: number, len: number): Promise<void> {
+    const { r, out, res } = this;
     await r.need(5 + len);
     const json = r.peek(5 + len).subarray(5);
-    const parsed = vmdesc && vmdescAt && (vmdescAt as VmdescRecord).offset === at ? vmdesc : parseVmdesc(json, at + 5);
+    const parsed = this.layout && this.layout.at.offset === at ? this.layout.json : parseVmdesc(json, at + 5, { maxVmdesc: this.limits.maxVmdesc });
     res.vmdesc = { offset: at, length: len, json: parsed };
-    if (out && editedDevices.size) {
+    if (out && this.edits.size) {
       // A fresh parse is the patchable copy (the JSON model carries symbols structuredClone drops).
-      const patched = parseVmdesc(json, at + 5);
-      for (const [k, e] of editedDevices) {
+      const patched = parseVmdesc(json, at + 5, { maxVmdesc: this.limits.maxVmdesc });
+      for (const [k, e] of this.edits) {
         const d = patched.devices[k];
         if (!d) continue;
         if (e.count !== undefined) patchCpuArrays(d, e.count);
-        for (const s of e.drop) dropSubsection(d, s);
+        for (const s of e.dropped) dropSubsection(d, s);
       }
       await r.drop(5 + len);
       out.insert(encodeVmdesc(patched));
     } else {
       await r.pass(5 + len);
     }
-    if (!(await r.atEnd())) throw new StreamFormatError('BAD_ITEM', 'data after the vmdesc', r.place(r.offset));
-  }
-  res.size = r.offset;
-  res.ram = ram?.summary ?? null;
-  r.setTap(null);
-  return res;
-
-  async function iterativeBody(it: IterativeSection, walker: RamWalker | null): Promise<RamWalker> {
-    if (it.name !== 'ram') throw new UnsupportedError('UNSUPPORTED', `iterative section '${it.name}' is not supported`, r.place(it.offset));
-    if (!walker) {
-      const caps = res.configuration?.capabilities ?? [];
-      walker = new RamWalker(1 << (res.configuration?.pageBits ?? 10), {
-        ignoreShared: caps.includes('x-ignore-shared'),
-        mappedRam: caps.includes('mapped-ram'),
-        postcopy,
-      });
-    }
-    await walker.walkBody(r);
-    return walker;
-  }
-}
-
-/** The vmdesc entry for the k-th FULL section, checked against the section header. */
-function pickDevice(v: Vmdesc, k: number, name: string, instance: number, place: ErrorPlace): VmdescDevice {
-  const d = v.devices[k];
-  if (!d || d.name !== name || d.instance_id !== instance) {
-    throw new StreamFormatError('BAD_VMDESC', `vmdesc device #${k} is ${d ? `'${d.name}' instance ${d.instance_id}` : 'missing'}, stream has '${name}' instance ${instance}`, place);
-  }
-  checkEmptyElements(d);
-  return d;
-}
-
-/** Most elements of zero bytes one device description may have (QEMU's have none). */
-const MAX_EMPTY_ELEMENTS = 1 << 16;
-
-/**
- * A walk by the vmdesc reads one element per described element; elements of
- * zero bytes (`"size": 0`, or structs with nothing inside) consume no input,
- * so only the description bounds how often they repeat (`"array_len": 2^53`
- * would never end). Reject descriptions with more of them than any real one.
- */
-function checkEmptyElements(dev: VmdescDevice): void {
-  let total = 0;
-  const bytes = (b: VmdescBody | VmdescDevice): number => {
-    let n = (b.subsections ?? []).length; // each subsection has a header on the wire
-    for (const f of b.fields) n += (f.array_len ?? 1) * (f.type === 'struct' && f.struct ? bytes(f.struct) : f.type === 'capability' ? 1 : f.size);
-    return n;
-  };
-  const visit = (b: VmdescBody | VmdescDevice, times: number): void => {
-    for (const f of b.fields as VmdescField[]) {
-      const n = times * (f.array_len ?? 1);
-      const struct = f.type === 'struct' ? f.struct : undefined;
-      if (struct ? bytes(struct) === 0 : f.type !== 'capability' && f.size === 0) total += n;
-      if (total > MAX_EMPTY_ELEMENTS) {
-        throw new StreamFormatError('BAD_VMDESC', `vmdesc of '${dev.name}' instance ${dev.instance_id} describes more than ${MAX_EMPTY_ELEMENTS} elements of zero bytes (field '${f.name}')`, { offset: vmdescOffsetOf(f, vmdescOffsetOf(dev, 0)), section: 'vmdesc' }, { actual: total });
-      }
-      if (struct) visit(struct, n);
-    }
-    for (const sub of b.subsections ?? []) visit(sub, times);
-  };
-  visit(dev, 1);
-}
-
-/**
- * Runs a synchronous body decoder on a look-ahead window, growing the window
- * (doubling, up to maxBuffer) while the body runs past its end and input remains.
- */
-async function withWindow<T>(r: StreamReader, limits: DecodeLimits, fn: (buf: Buffer, base: number) => T): Promise<T> {
-  let want = WINDOW;
-  for (;;) {
-    const more = await r.ensure(want);
-    const buf = r.peek(more ? want : r.available);
-    try {
-      return fn(buf, r.offset);
-    } catch (e) {
-      if (!(e instanceof TruncatedError)) throw e;
-      // Out of input: named where the input ends, as every other truncation is.
-      if (!more) throw e.place?.offset === r.offset + buf.length ? e : new TruncatedError(Number(e.data.expected), { offset: r.offset + buf.length, section: e.place?.section ?? r.section });
-      if (want >= limits.maxBuffer) throw new LimitError('section body', `> ${want}` as unknown as number, limits.maxBuffer, 'maxBuffer', r.place());
-      want = Math.min(want * 2, limits.maxBuffer);
-    }
-  }
-}
-
-/** Decodes a cpu section body (after the 17-byte header) held in `buf`. */
-function decodeCpuBody(buf: Buffer, base: number, label: string, dev: VmdescDevice | null, maxCpregs: number): CpuSection {
-  const place = (o: number): ErrorPlace => ({ offset: base + o, section: label });
-  const need = (end: number): void => {
-    if (end > buf.length) throw new TruncatedError(end - buf.length, place(buf.length));
-  };
-  need(COUNT_OFFSET + 4);
-  const size = cpregArraysSize(buf.subarray(COUNT_OFFSET), place(COUNT_OFFSET), maxCpregs);
-  need(COUNT_OFFSET + size);
-  const { count, ids, values } = decodeCpregArrays(buf.subarray(COUNT_OFFSET), place(COUNT_OFFSET), maxCpregs);
-  const arraysEnd = COUNT_OFFSET + size;
-  need(arraysEnd + TAIL_SIZE);
-  const subsections: SubsectionRecord[] = [];
-  const end = readSubsections(buf, arraysEnd + TAIL_SIZE, 'cpu', 0, dev, subsections, place);
-  return {
-    instance: 0, sectionId: 0, version: 0, offset: 0,
-    countOffset: base + COUNT_OFFSET, count, ids, values, arraysEnd: base + arraysEnd,
-    // Copies, so the look-ahead window is not kept alive by a report.
-    subsections: subsections.map((s) => ({ ...s, offset: base + s.offset, content: Buffer.from(buf.subarray(s.offset + 6 + s.name.length, s.offset + s.size)) })),
-    bodyEnd: base + end,
-  };
-}
-
-/** Steps over subsections of `parent` with QEMU's peek rule; sizes from the built-in table or the vmdesc. */
-function readSubsections(buf: Buffer, pos: number, parent: string, depth: number, dev: VmdescDevice | null, acc: SubsectionRecord[], place: (o: number) => ErrorPlace): number {
-  for (;;) {
-    if (pos + 2 > buf.length) {
-      // The footer (5 bytes) must follow anyway; ask for more if it is not here.
-      if (pos + 5 > buf.length) throw new TruncatedError(pos + 5 - buf.length, place(buf.length));
-      return pos;
-    }
-    if (buf[pos] !== 0x05) return pos;
-    const n = buf[pos + 1]!;
-    if (n < parent.length + 1) return pos;
-    if (pos + 2 + n + 4 > buf.length) throw new TruncatedError(pos + 6 + n - buf.length, place(buf.length));
-    const name = buf.toString('latin1', pos + 2, pos + 2 + n);
-    if (!name.startsWith(parent)) return pos;
-    const version = buf.readUInt32BE(pos + 2 + n);
-    const bodyAt = pos + 6 + n;
-    let bodyEnd: number;
-    const known = CPU_SUBSECTION_SIZES[name];
-    const rec: SubsectionRecord = { name, version, offset: pos, size: 0, depth, content: EMPTY };
-    acc.push(rec);
-    if (known !== undefined) {
-      bodyEnd = bodyAt + known;
-      if (bodyEnd > buf.length) throw new TruncatedError(bodyEnd - buf.length, place(buf.length));
-      bodyEnd = readSubsections(buf, bodyEnd, name, depth + 1, dev, acc, place);
-    } else {
-      const sub = dev && findSubsection(dev, name);
-      if (!sub) throw new UnsupportedError('UNSUPPORTED', `subsection '${name}' of unknown layout (no vmdesc describes it)`, place(pos), { actual: name });
-      const w = walkDevice({ ...sub, name, instance_id: 0 } as VmdescDevice, buf, bodyAt, place(0).offset, place(pos).section);
-      bodyEnd = w.end;
-    }
-    rec.size = bodyEnd - pos;
-    pos = bodyEnd;
-  }
-}
-
-function findSubsection(body: { subsections?: { vmsd_name: string; subsections?: unknown[] }[] }, name: string): VmdescDevice | null {
-  for (const s of body.subsections ?? []) {
-    if (s.vmsd_name === name) return s as unknown as VmdescDevice;
-    const deeper = findSubsection(s as never, name);
-    if (deeper) return deeper;
-  }
-  return null;
-}
-
-/** Notes when the vmdesc's cpreg array records disagree with the binary (QEMU ignores the vmdesc on load). */
-function checkCpuAgainstVmdesc(cpu: CpuSection, dev: VmdescDevice, warnings: string[]): void {
-  const f = (dev.fields ?? []).find((x) => x.name === 'cpreg_vmstate_indexes');
-  const described = f ? (f.array_len ?? 1) : 0;
-  if (described !== cpu.count) {
-    warnings.push(`vmdesc describes ${described} cpregs for cpu instance ${cpu.instance}, the section holds ${cpu.count} (stale vmdesc)`);
-  }
-}
-
-/**
- * Without a vmdesc a non-cpu body has no known length: take the first footer
- * (0x7e + section id) that is followed by a well-formed next item. A heuristic
- * (device bytes can look like a footer), used only when no vmdesc exists.
- */
-function scanOpaqueBody(buf: Buffer, base: number, sid: number, label: string, live: ReadonlySet<number>): number {
-  for (let p = buf.indexOf(Item.SECTION_FOOTER); p >= 0; p = buf.indexOf(Item.SECTION_FOOTER, p + 1)) {
-    if (p + 6 > buf.length) break;
-    if (buf.readUInt32BE(p + 1) !== sid) continue;
-    if (plausibleItem(buf, p + 5, live)) return p;
-  }
-  throw new TruncatedError(1, { offset: base + buf.length, section: label });
-}
-
-function plausibleItem(buf: Buffer, p: number, live: ReadonlySet<number>): boolean {
-  if (p >= buf.length) return false;
-  const t = buf[p]!;
-  if (t === Item.EOF) return p + 1 === buf.length || buf[p + 1] === Item.VMDESCRIPTION;
-  if (t === Item.SECTION_PART || t === Item.SECTION_END) return p + 5 <= buf.length && live.has(buf.readUInt32BE(p + 1));
-  if (t === Item.COMMAND) {
-    if (p + 5 > buf.length) return false;
-    const spec = COMMANDS[buf.readUInt16BE(p + 1)];
-    return !!spec && (spec.len < 0 || spec.len === buf.readUInt16BE(p + 3));
-  }
-  if (t !== Item.SECTION_FULL && t !== Item.SECTION_START) return false;
-  if (p + 6 > buf.length) return false;
-  const n = buf[p + 5]!;
-  if (n === 0 || p + 6 + n + 8 > buf.length) return false;
-  for (let i = 0; i < n; i++) {
-    const c = buf[p + 6 + i]!;
-    if (c < 0x20 || c > 0x7e) return false;
-  }
-  // Instance ids and versions are small numbers in practice.
-  return buf.readUInt32BE(p + 6 + n) < 0x10000 && buf.readUInt32BE(p + 10 + n) < 0x10000;
-}
-
-/** Copies a cpu section with its edits applied; every other byte goes through unchanged. */
-async function applyCpuEdit(
-  r: StreamReader,
-  out: StreamWriter,
-  cpu: CpuSection,
-  edit: CpuEdit,
-  edited: Map<number, { count?: number; drop: string[] }>,
-  deviceIndex: number,
-  res: DecodedStream,
-): Promise<void> {
-  const mark = { count: undefined as number | undefined, drop: [] as string[] };
-  if (edit.ids) {
-    const values = edit.values ?? [];
-    await r.pass(cpu.countOffset - r.offset);
-    await r.drop(cpu.arraysEnd - cpu.countOffset);
-    out.insert(encodeCpregArrays(edit.ids, values));
-    mark.count = edit.ids.length;
-  }
-  for (const s of cpu.subsections) {
-    if (!edit.dropSubsections?.includes(s.name)) continue;
-    if (s.offset < r.offset) continue; // nested in one already dropped
-    await r.pass(s.offset - r.offset);
-    await r.drop(s.size);
-    mark.drop.push(s.name);
-  }
-  await r.pass(cpu.bodyEnd - r.offset);
-  if (mark.count !== undefined || mark.drop.length) {
-    edited.set(deviceIndex, mark);
-    res.edited.push(cpu.instance);
   }
 }

@@ -6,10 +6,11 @@
  *
  * The result is the body's end offset and its state rendered the way
  * `scripts/analyze-migration.py -d state` renders it (see `dump-format.ts`).
- * Running out of input always throws {@link TruncatedError} and nothing else,
- * so a streaming caller can read more and retry.
+ * Running out of buffer is an answer ({@link Need}), not an error, so a
+ * streaming caller can read more and walk again.
  */
-import { StreamFormatError, TruncatedError, UnsupportedError, type ErrorPlace } from '../wire/errors.js';
+import { StreamFormatError, TruncatedError, type ErrorPlace } from '../errors.js';
+import { Need } from '../wire/lookahead.js';
 import type { VmdescBody, VmdescDevice, VmdescField } from './vmdesc.js';
 
 /**
@@ -82,8 +83,14 @@ export interface WalkOptions {
   maxDepth?: number;
 }
 
+/** A walk that ran out of buffer. */
+const SHORT: unique symbol = Symbol('short');
+type Short = typeof SHORT;
+
 class Walker {
   pos: number;
+  /** Set when the buffer ended too early: what the walk needs. */
+  short: Need | null = null;
   constructor(
     readonly buf: Buffer,
     start: number,
@@ -98,27 +105,34 @@ class Walker {
     return { offset: this.base + at, section: this.section };
   }
 
-  need(n: number): void {
-    if (this.pos + n > this.buf.length) throw new TruncatedError(this.pos + n - this.buf.length, this.place());
+  /** True when `n` more bytes are in the buffer; else notes the need (callers then return {@link SHORT}). */
+  has(n: number): boolean {
+    if (this.pos + n <= this.buf.length) return true;
+    this.short = new Need(this.pos + n, this.pos);
+    return false;
   }
 
-  body(b: VmdescBody | VmdescDevice, depth: number): DumpObject {
+  body(b: VmdescBody | VmdescDevice, depth: number): DumpObject | Short {
     if (depth > this.maxDepth) throw new StreamFormatError('BAD_VMDESC', `vmdesc nests deeper than ${this.maxDepth}`, this.place());
     const out: DumpObject = new Map();
     for (const f of b.fields) {
       const n = f.array_len ?? 1;
-      for (let i = 0; i < n; i++) merge(out, f.name, this.element(f, depth));
+      for (let i = 0; i < n; i++) {
+        const v = this.element(f, depth);
+        if (v === SHORT) return SHORT;
+        merge(out, f.name, v);
+      }
     }
     for (const sub of b.subsections ?? []) {
       const at = this.pos;
-      this.need(1);
+      if (!this.has(1)) return SHORT;
       if (this.buf[at] !== SUBSECTION) {
         throw new StreamFormatError('BAD_SECTION', `expected subsection '${sub.vmsd_name}' (0x05), found byte 0x${HEX2[this.buf[at]!]}`, this.place(at), { expected: sub.vmsd_name, actual: this.buf[at] });
       }
-      this.need(2);
+      if (!this.has(2)) return SHORT;
       const len = this.buf[at + 1]!;
       this.pos += 2;
-      this.need(len + 4);
+      if (!this.has(len + 4)) return SHORT;
       const name = this.buf.toString('latin1', this.pos, this.pos + len);
       this.pos += len;
       const version = this.buf.readUInt32BE(this.pos);
@@ -130,12 +144,14 @@ class Walker {
         throw new StreamFormatError('BAD_SECTION', `subsection '${name}' has version ${version}, the vmdesc says ${sub.version}`, this.place(at), { expected: sub.version, actual: version });
       }
       // Like the analyser: keyed by the name read from the stream.
-      out.set(name, this.body(sub, depth + 1));
+      const v = this.body(sub, depth + 1);
+      if (v === SHORT) return SHORT;
+      out.set(name, v);
     }
     return out;
   }
 
-  element(f: VmdescField, depth: number): DumpValue {
+  element(f: VmdescField, depth: number): DumpValue | Short {
     const kind = KINDS.get(f.type) ?? Kind.Raw;
     if (kind === Kind.Struct) {
       if (!f.struct) throw new StreamFormatError('BAD_VMDESC', `struct field '${f.name}' has no "struct" description`, this.place());
@@ -143,10 +159,10 @@ class Walker {
     }
     if (kind === Kind.Capability) {
       // str8; the vmdesc size is the first element's only.
-      this.need(1);
+      if (!this.has(1)) return SHORT;
       const len = this.buf[this.pos]!;
       this.pos++;
-      this.need(len);
+      if (!this.has(len)) return SHORT;
       const s = this.buf.toString('utf8', this.pos, this.pos + len);
       this.pos += len;
       return s;
@@ -157,7 +173,7 @@ class Walker {
       throw new StreamFormatError('BAD_VMDESC', `field '${f.name}' of type '${f.type}' has size ${size}, the codec writes ${fixed}`, this.place(), { expected: fixed, actual: size });
     }
     const at = this.pos;
-    this.need(size);
+    if (!this.has(size)) return SHORT;
     this.pos += size;
     const buf = this.buf;
     switch (kind) {
@@ -204,121 +220,25 @@ function merge(out: DumpObject, name: string, v: DumpValue): void {
  * Walks one FULL section body described by `dev`, starting at `buf[start]`;
  * `buf[0]` is at absolute offset `base`, `section` names the section in errors
  * (e.g. `cpu (instance 1)`). Returns where the body ends (before the footer)
- * and the state as the analyser renders it.
+ * and the state as the analyser renders it, or a {@link Need} when the body runs
+ * past `buf.length` (a streaming caller then reads more and walks again).
  *
- * Throws {@link TruncatedError} when the body runs past `buf.length`, and
- * `StreamFormatError` when the bytes contradict the vmdesc (missing or
+ * Throws `StreamFormatError` when the bytes contradict the vmdesc (missing or
  * different subsection, bad NULL marker) or the vmdesc is inconsistent (a
  * fixed-size codec with another size, a struct without description).
  */
-export function walkDevice(dev: VmdescDevice, buf: Buffer, start: number, base: number, section: string, options: WalkOptions = {}): WalkResult {
+export function walkDeviceAhead(dev: VmdescBody | VmdescDevice, buf: Buffer, start: number, base: number, section: string, options: WalkOptions = {}): WalkResult | Need {
   const w = new Walker(buf, start, base, section, options.maxDepth ?? 64);
   const state = w.body(dev, 0);
-  return { end: w.pos, state };
+  return state === SHORT ? w.short! : { end: w.pos, state };
 }
 
 /**
- * Walks the body of the configuration item (after the 0x07 byte) described by
- * the vmdesc `configuration` entry (QEMU ≥ 8.2).
+ * {@link walkDeviceAhead} on a buffer that holds all there is: a body that runs past its end
+ * is a {@link TruncatedError} at the place it ran short.
  */
-export function walkConfiguration(desc: VmdescBody, buf: Buffer, start: number, base: number, options: WalkOptions = {}): WalkResult {
-  const w = new Walker(buf, start, base, 'configuration', options.maxDepth ?? 64);
-  const state = w.body(desc, 0);
-  return { end: w.pos, state };
-}
-
-/** Result of {@link walkConfigurationBuiltin}: also the description QEMU ≥ 8.2 would have written. */
-export interface BuiltinConfigurationResult extends WalkResult {
-  desc: VmdescBody;
-}
-
-const CONFIGURATION = 'configuration';
-/** Sanity cap for the machine type name (QEMU's are < 64 bytes). */
-const MAX_MACHINE_NAME = 4096;
-
-/**
- * Decodes the configuration item body without a vmdesc description (streams
- * of QEMU < 8.2, e.g. 7.2): be32 length + machine type, then subsections
- * found with QEMU's peek rule (spec §3.3): `configuration/target-page-bits`
- * (be32), `configuration/capabilities` (be32 n + n × str8),
- * `configuration/uuid` (16 bytes).
- *
- * The peek needs the bytes after the item: if `buf` ends before the rule can
- * decide, this throws {@link TruncatedError}. An unknown `configuration/…`
- * subsection is an {@link UnsupportedError} (QEMU itself rejects it).
- */
-export function walkConfigurationBuiltin(buf: Buffer, start: number, base: number): BuiltinConfigurationResult {
-  const w = new Walker(buf, start, base, CONFIGURATION, 4);
-  w.need(4);
-  const len = buf.readUInt32BE(w.pos);
-  if (len > MAX_MACHINE_NAME) {
-    throw new StreamFormatError('BAD_ITEM', `machine type length ${len} is implausible (over ${MAX_MACHINE_NAME})`, w.place(), { actual: len });
-  }
-  const desc: VmdescBody = {
-    vmsd_name: CONFIGURATION,
-    version: 1,
-    fields: [
-      { name: 'len', type: 'uint32', size: 4 },
-      { name: 'name', type: 'buffer', size: len },
-    ],
-  };
-  w.pos += 4;
-  w.need(len);
-  w.pos += len;
-  const subs: VmdescBody[] = [];
-  for (;;) {
-    // QEMU's peek rule: 0x05, a long enough name, with the parent as prefix.
-    w.need(1);
-    if (buf[w.pos] !== SUBSECTION) break;
-    w.need(2);
-    const n = buf[w.pos + 1]!;
-    if (n < CONFIGURATION.length + 1) break;
-    w.need(2 + n);
-    const name = buf.toString('latin1', w.pos + 2, w.pos + 2 + n);
-    if (!name.startsWith(CONFIGURATION)) break;
-    const at = w.pos;
-    w.pos += 2 + n;
-    w.need(4);
-    const version = buf.readUInt32BE(w.pos);
-    w.pos += 4;
-    if (version !== 1) throw new UnsupportedError('UNSUPPORTED', `configuration subsection '${name}' version ${version}`, w.place(at), { actual: version });
-    let fields: VmdescField[];
-    switch (name) {
-      case 'configuration/target-page-bits':
-        w.need(4);
-        w.pos += 4;
-        fields = [{ name: 'target_page_bits', type: 'uint32', size: 4 }];
-        break;
-      case 'configuration/capabilities': {
-        w.need(4);
-        const count = buf.readUInt32BE(w.pos);
-        w.pos += 4;
-        fields = [{ name: 'caps_count', type: 'uint32', size: 4 }];
-        let first = 0;
-        for (let i = 0; i < count; i++) {
-          w.need(1);
-          const l = buf[w.pos]!;
-          w.need(1 + l);
-          if (i === 0) first = 1 + l;
-          w.pos += 1 + l;
-        }
-        // As QEMU describes a compressible array: size of the first element.
-        if (count === 1) fields.push({ name: 'capabilities', type: 'capability', size: first });
-        else if (count > 1) fields.push({ name: 'capabilities', array_len: count, type: 'capability', size: first });
-        break;
-      }
-      case 'configuration/uuid':
-        w.need(16);
-        w.pos += 16;
-        fields = [{ name: 'uuid.data', array_len: 16, type: 'uint8', size: 1 }];
-        break;
-      default:
-        throw new UnsupportedError('UNSUPPORTED', `configuration subsection '${name}' is not known`, w.place(at), { actual: name });
-    }
-    subs.push({ vmsd_name: name, version, fields });
-  }
-  if (subs.length) desc.subsections = subs;
-  // Render with the same walker as described bodies, so both look alike.
-  const { end, state } = walkConfiguration(desc, buf, start, base);
-  return { end, state, desc };
+export function walkDevice(dev: VmdescBody | VmdescDevice, buf: Buffer, start: number, base: number, section: string, options: WalkOptions = {}): WalkResult {
+  const r = walkDeviceAhead(dev, buf, start, base, section, options);
+  if (r instanceof Need) throw new TruncatedError(r.need - buf.length, { offset: base + r.at, section });
+  return r;
 }

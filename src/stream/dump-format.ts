@@ -2,7 +2,7 @@
  * The output of QEMU's `scripts/analyze-migration.py`, reproduced.
  *
  * `-d desc` prints the vmdesc JSON itself, unchanged (it returns before
- * walking any section): see {@link descDump}.
+ * walking any section).
  *
  * `-d state` prints one object with a member per section, in the order the
  * sections first appear in the stream, keyed {@link analyserKey}
@@ -41,7 +41,6 @@
  * the same form as above, which is what these functions give.
  */
 import type { DumpObject, DumpValue } from './device-walk.js';
-import type { Vmdesc } from './vmdesc.js';
 
 export type { DumpObject, DumpValue } from './device-walk.js';
 
@@ -94,22 +93,4 @@ export function stateDump(sections: Iterable<DumpSection>): DumpObject {
   const out: DumpObject = new Map();
   for (const s of byId.values()) out.set(analyserKey(s.name, s.sectionId), s.state);
   return out;
-}
-
-/** The `-d desc` output: the vmdesc as parsed, unchanged. */
-export function descDump(v: Vmdesc): Vmdesc {
-  return v;
-}
-
-/**
- * Converts a dump value to plain JSON data (objects for maps). Keys that JS
- * objects reorder (integer-like) lose their position; prefer serialising the
- * `Map` form with `analyserJson`/`qemuJson` when order matters.
- */
-export function dumpToPlain(v: DumpValue): unknown {
-  if (typeof v !== 'object') return v;
-  if (Array.isArray(v)) return v.map(dumpToPlain);
-  const o: Record<string, unknown> = {};
-  for (const [k, x] of v) Object.defineProperty(o, k, { value: dumpToPlain(x), enumerable: true, writable: true, configurable: true });
-  return o;
 }

@@ -3,10 +3,10 @@
  * be64 word (page-aligned value | flags) with an exactly known payload, so the
  * walk is exact and page contents are passed through without being held.
  */
-import { RamFlag, type RamKind } from './constants.js';
+import { RAM_KINDS, RamFlag, type RamKind } from './constants.js';
 import type { RamBlock, RamSummary } from './records.js';
 import type { StreamReader } from '../wire/reader.js';
-import { StreamFormatError, UnsupportedError } from '../wire/errors.js';
+import { StreamFormatError, UnsupportedError } from '../errors.js';
 
 /** zlib's compressBound: the largest valid COMPRESS_PAGE payload. */
 function compressBound(n: number): number {
@@ -23,7 +23,7 @@ function addCounts(s: RamSummary, pages: number, zeros: number, bytes: number): 
 }
 
 function emptyCounts(): Record<RamKind, number> {
-  return { page: 0, zero: 0, xbzrle: 0, compressed: 0, 'multifd-flush': 0 };
+  return Object.fromEntries(RAM_KINDS.map((k) => [k, 0])) as Record<RamKind, number>;
 }
 
 /** Options that change the block list encoding (from configuration and commands). */
@@ -117,7 +117,7 @@ export class RamWalker {
           continue;
         }
         case RamFlag.HOOK:
-          throw new UnsupportedError('UNSUPPORTED', 'RAM_SAVE_FLAG_HOOK (RDMA migration) records are not supported', r.place(at));
+          throw new UnsupportedError('RAM_SAVE_FLAG_HOOK (RDMA migration) records are not supported', r.place(at));
         case RamFlag.FULL:
           throw new StreamFormatError('BAD_RAM', 'obsolete RAM_SAVE_FLAG_FULL record', r.place(at));
         default:
@@ -191,7 +191,7 @@ export class RamWalker {
 
   /** The MEM_SIZE block list: names and lengths until they sum to the total. */
   private async blockList(r: StreamReader, total: number, at: number): Promise<void> {
-    if (this.opts.mappedRam) throw new UnsupportedError('UNSUPPORTED', 'mapped-ram streams are not supported', r.place(at));
+    if (this.opts.mappedRam) throw new UnsupportedError('mapped-ram streams are not supported', r.place(at));
     this.summary.totalBytes = total;
     let sum = 0;
     while (sum < total) {
@@ -203,7 +203,7 @@ export class RamWalker {
       if (this.opts.postcopy) {
         // The per-block page size is written only for hugepage blocks and is not
         // self-describing: refuse rather than guess.
-        throw new UnsupportedError('UNSUPPORTED', 'postcopy block lists (optional page-size field) are not supported', r.place(recAt));
+        throw new UnsupportedError('postcopy block lists (optional page-size field) are not supported', r.place(recAt));
       }
       if (this.opts.ignoreShared) {
         await r.need(8);

@@ -64,38 +64,7 @@ export interface RamSummary {
   payloadBytes: number;
 }
 
-/** A subsection found inside a section body. */
-export interface SubsectionRecord {
-  name: string;
-  version: number;
-  /** Offset of the 0x05 marker. */
-  offset: number;
-  /** Bytes from the marker to the end of its body (nested subsections included). */
-  size: number;
-  /** Nesting depth: 0 for direct subsections of the section. */
-  depth: number;
-  /** The body bytes (after the header, nested subsections included). */
-  content: Buffer;
-}
-
-/** One vCPU's `cpu` section with its cpreg arrays. */
-export interface CpuSection {
-  instance: number;
-  sectionId: number;
-  version: number;
-  /** Offset of the section's type byte. */
-  offset: number;
-  /** Offset of the be32 `cpreg_vmstate_array_len`. */
-  countOffset: number;
-  count: number;
-  ids: bigint[];
-  values: bigint[];
-  /** Offset just past the values array. */
-  arraysEnd: number;
-  subsections: SubsectionRecord[];
-  /** Offset of the footer (end of the body). */
-  bodyEnd: number;
-}
+export type { CpuSection, SubsectionRecord } from '../cpu/section.js';
 
 /** The trailing JSON description. */
 export interface VmdescRecord {

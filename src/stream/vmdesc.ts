@@ -8,13 +8,15 @@
  * the original bytes; edits ({@link patchCpuArrays}, {@link dropSubsection})
  * produce what QEMU itself would have written for the edited state.
  */
-import { LimitError, StreamFormatError, type ErrorPlace } from '../wire/errors.js';
-import { JSON_PAIRS, JsonSyntaxError, parseJsonPreservingOrder, qemuJson, RawJsonNumber, type JsonObject } from './json-writer.js';
+import { LimitError, StreamFormatError, type ErrorPlace } from '../errors.js';
+import { JsonSyntaxError, parseJsonPreservingOrder, qemuJson, RawJsonNumber } from './json-writer.js';
+import type { ByteSource } from '../wire/source.js';
+import type { VmdescRecord } from './records.js';
 
 /** Type byte of the vmdesc item. */
 export const VMDESC_TYPE = 0x06;
-/** Default cap on the vmdesc JSON length (bytes). */
-export const DEFAULT_MAX_VMDESC_BYTES = 64 * 1024 * 1024;
+/** Default of the `maxVmdesc` limit: the largest vmdesc JSON accepted, in bytes. */
+export const DEFAULT_MAX_VMDESC = 64 << 20;
 
 /** A VMSD walked with the state: the body of a device, subsection or struct. */
 export interface VmdescBody {
@@ -70,8 +72,8 @@ export interface Vmdesc {
 
 /** Options of {@link parseVmdesc}. */
 export interface VmdescOptions {
-  /** Largest JSON accepted, bytes (default {@link DEFAULT_MAX_VMDESC_BYTES}). */
-  maxBytes?: number;
+  /** Largest JSON accepted, bytes (the `maxVmdesc` limit; default {@link DEFAULT_MAX_VMDESC}). */
+  maxVmdesc?: number;
 }
 
 const SECTION = 'vmdesc';
@@ -89,10 +91,10 @@ export function vmdescOffsetOf(node: object, fallback = -1): number {
 
 /**
  * Throws a {@link LimitError} if a vmdesc of `length` bytes (be32 read at
- * `offset`) exceeds `cap`. Call before buffering the JSON.
+ * `offset`) exceeds `cap` (the `maxVmdesc` limit). Call before buffering the JSON.
  */
-export function checkVmdescLength(length: number, offset: number, cap = DEFAULT_MAX_VMDESC_BYTES): void {
-  if (length > cap) throw new LimitError('vmdesc length', length, cap, 'maxVmdescBytes', place(offset));
+export function checkVmdescLength(length: number, offset: number, cap = DEFAULT_MAX_VMDESC): void {
+  if (length > cap) throw new LimitError('vmdesc length', length, cap, 'maxVmdesc', place(offset));
 }
 
 /**
@@ -119,6 +121,45 @@ export function locateVmdesc(tail: Buffer, tailStart: number, total: number): { 
   return null;
 }
 
+/** A vmdesc found ahead of the record walk: its item and its parsed JSON. */
+export interface FoundVmdesc {
+  at: VmdescRecord;
+  json: Vmdesc;
+}
+
+/** First tail read when looking for the vmdesc of a seekable input. */
+const TAIL_FIRST = 1 << 20;
+
+/**
+ * The vmdesc of a seekable input, read from its tail first as QEMU's analyser does: real
+ * vmdescs are tens of KiB, so a 1 MiB tail is looked at first and widened (× 4, up to
+ * `maxVmdesc` + 16 bytes) only when the vmdesc starts before it. Null when there is none.
+ */
+export async function vmdescFromTail(source: ByteSource & { readonly size: number; readAt(p: number, l: number): Promise<Buffer> }, maxVmdesc: number): Promise<FoundVmdesc | null> {
+  const total = source.size;
+  for (let want = TAIL_FIRST; ; want *= 4) {
+    const tailLen = Math.min(total, want, maxVmdesc + 16);
+    const tail = await source.readAt(total - tailLen, tailLen);
+    const found = locateVmdesc(tail, total - tailLen, total);
+    // At the very start of a narrowed tail the EOF byte before it is unseen: widen instead.
+    if (found && (found.offset > total - tailLen || tailLen === total)) {
+      checkVmdescLength(found.length, found.offset + 1, maxVmdesc);
+      const at = found.offset + 5 - (total - tailLen);
+      return { at: found, json: parseVmdesc(tail.subarray(at, at + found.length), found.offset + 5, { maxVmdesc }) };
+    }
+    if (tailLen === total || tailLen === maxVmdesc + 16) return null;
+  }
+}
+
+/** The vmdesc at the end of `rest`, the input's last bytes from absolute offset `start` on (a pipe's held tail), or null. */
+export function vmdescIn(rest: Buffer, start: number, maxVmdesc: number): FoundVmdesc | null {
+  const found = locateVmdesc(rest, start, start + rest.length);
+  if (!found) return null;
+  checkVmdescLength(found.length, found.offset + 1, maxVmdesc);
+  const at = found.offset + 5 - start;
+  return { at: found, json: parseVmdesc(rest.subarray(at, at + found.length), found.offset + 5, { maxVmdesc }) };
+}
+
 function bad(message: string, node: object | null, fallback: number): never {
   throw new StreamFormatError('BAD_VMDESC', message, place(node ? vmdescOffsetOf(node, fallback) : fallback));
 }
@@ -134,7 +175,7 @@ function isObject(v: unknown): v is Record<string, unknown> {
  * not a vmdesc, {@link LimitError} when longer than the cap.
  */
 export function parseVmdesc(json: Buffer, offset: number, options: VmdescOptions = {}): Vmdesc {
-  checkVmdescLength(json.length, offset, options.maxBytes ?? DEFAULT_MAX_VMDESC_BYTES);
+  checkVmdescLength(json.length, offset, options.maxVmdesc ?? DEFAULT_MAX_VMDESC);
   let text: string;
   try {
     text = new TextDecoder('utf-8', { fatal: true }).decode(json);
@@ -247,32 +288,6 @@ export function encodeVmdesc(v: Vmdesc): Buffer {
   out.writeUInt32BE(json.length, 1);
   json.copy(out, 5);
   return out;
-}
-
-/**
- * Deep copy of a parsed vmdesc that keeps what `structuredClone` drops
- * (recorded offsets, {@link JSON_PAIRS}, {@link RawJsonNumber}s).
- */
-export function cloneVmdesc<T extends Vmdesc | VmdescDevice | VmdescBody>(v: T): T {
-  const copy = (x: unknown): unknown => {
-    if (typeof x !== 'object' || x === null || x instanceof RawJsonNumber) return x;
-    let out: object;
-    if (Array.isArray(x)) {
-      out = x.map(copy);
-    } else {
-      const o: JsonObject = {};
-      for (const k of Object.keys(x)) {
-        Object.defineProperty(o, k, { value: copy((x as Record<string, unknown>)[k]), enumerable: true, writable: true, configurable: true });
-      }
-      const pairs = (x as JsonObject)[JSON_PAIRS];
-      if (pairs) Object.defineProperty(o, JSON_PAIRS, { value: pairs.map(([k, y]) => [k, copy(y)]), enumerable: false });
-      out = o;
-    }
-    const at = offsets.get(x);
-    if (at !== undefined) offsets.set(out, at);
-    return out;
-  };
-  return copy(v) as T;
 }
 
 /** vmdesc name of the cpu section's cpreg count field (spec §5.2). */

@@ -5,7 +5,7 @@
  */
 import { chmod, copyFile, open, rename, unlink, type FileHandle } from 'node:fs/promises';
 import { tempPathFor, writeAllSync, type ByteSink } from './writer.js';
-import { ioError, VmstateError } from './errors.js';
+import { ioError, UsageError } from '../errors.js';
 
 /** Mode of a file created by the program (as `open` would give it): 0666 less the umask. */
 function createdMode(): number {
@@ -118,7 +118,7 @@ export class CopyFileSink implements ByteSink {
       const { size } = await fh.stat();
       // The input must not have shrunk since it was decoded: every skipped byte must be in the copy.
       const needed = Math.min(this.changedFrom, this.position);
-      if (size < needed) throw new VmstateError('IO', `the input changed while it was copied (${size} bytes copied, ${needed} needed)`);
+      if (size < needed) throw new UsageError(`the input changed while it was copied (${size} bytes copied, ${needed} needed)`, {}, 'IO');
       await fh.truncate(this.position);
       await fh.close();
       this.fh = null;

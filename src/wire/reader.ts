@@ -11,7 +11,7 @@
  * unless a slice of it may still be referenced: one handed out by `peek`/`take`,
  * or one given to the tap that the tap has not confirmed as written.
  */
-import { LimitError, TruncatedError, VmstateError, type ErrorPlace } from './errors.js';
+import { TruncatedError, type ErrorPlace } from '../errors.js';
 import type { ByteSource } from './source.js';
 
 /** Receives consumed input bytes in order (zero-copy slices). */
@@ -318,16 +318,4 @@ export class StreamReader {
     }
     return this.take(n).toString('latin1');
   }
-
-  /** Buffers up to `cap` bytes ahead (or to the end of input) and returns how many are available. */
-  async fill(atLeast: number, cap: number, capName: string): Promise<number> {
-    if (atLeast > cap) throw new LimitError('buffered device state', atLeast, cap, capName, this.place());
-    await this.ensure(atLeast);
-    return this.buffered;
-  }
-}
-
-/** Asserts a condition about the input, raising a typed error at the reader's place. */
-export function check(cond: boolean, r: { place(o?: number): ErrorPlace }, code: VmstateError['code'], msg: string, offset?: number): asserts cond {
-  if (!cond) throw new VmstateError(code, msg, r.place(offset));
 }

@@ -6,7 +6,7 @@
 import { open, stat, type FileHandle } from 'node:fs/promises';
 import { fstatSync, readSync } from 'node:fs';
 import { isatty } from 'node:tty';
-import { ioError, VmstateError } from './errors.js';
+import { ioError, UsageError } from '../errors.js';
 
 /** A producer of consecutive chunks of one byte stream. */
 export interface ByteSource {
@@ -132,7 +132,7 @@ export class FileSource implements ByteSource {
     const st = await fh.stat();
     if (!st.isFile()) {
       await fh.close();
-      throw new VmstateError('IO', `${path} is not a regular file`);
+      throw new UsageError(`${path} is not a regular file`, {}, 'IO');
     }
     return new FileSource(fh, st.size, chunk, start);
   }

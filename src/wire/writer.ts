@@ -10,7 +10,7 @@ import { writevSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import type { Writable } from 'node:stream';
 import type { Tap } from './reader.js';
-import { ioError } from './errors.js';
+import { ioError } from '../errors.js';
 
 /** Where written bytes end up. */
 export interface ByteSink {

@@ -1,8 +1,8 @@
 /** Hand edits of real streams for tests, made with the library's own rewriter. */
 import { join } from 'node:path';
 import { expect } from 'vitest';
-import { rewriteFile } from '../../src/api.js';
-import { VmstateError } from '../../src/wire/errors.js';
+import { rewriteFile } from '../../src/rewrite/rewrite-file.js';
+import { VmstateError } from '../../src/errors.js';
 
 /** Writes `dir/name`: `src` with `extra` (id, value) pairs inserted in sorted position on every vCPU. */
 export async function withExtra(src: string, dir: string, name: string, extra: [bigint, bigint][]): Promise<string> {

@@ -3,11 +3,12 @@
  * given several streams, one summary line each (checked in parallel worker threads).
  */
 import type { CommandModule } from 'yargs';
-import { UsageError } from '../../wire/errors.js';
+import { UsageError } from '../../errors.js';
 import { limitsFrom, print, renderOptions, withJson, withLimits, type OutputArgs, policiesFromArgs, withPolicies } from './common.js';
-import { toJson } from '../format.js';
+import { toJson } from '../../report/format.js';
 import type { Accel } from '../../regs/index.js';
 import type { CheckJob } from '../batch.js';
+import { LOADER_CHOICES } from '../../match/loader-names.js';
 
 interface Args extends OutputArgs {
   stream: string[];
@@ -24,7 +25,6 @@ interface Args extends OutputArgs {
   maxVmdesc?: number;
 }
 
-export const LOADER_CHOICES = ['legacy', 'series-v6', 'qemu-11.1', 'qemu-7.2', 'qemu-10.0', 'qemu-10.2'];
 
 export const checkCommand: CommandModule<object, Args> = {
   command: 'check <stream..>',
@@ -32,7 +32,7 @@ export const checkCommand: CommandModule<object, Args> = {
   builder: (y) =>
     withPolicies(withLimits(withJson(y.positional('stream', { type: 'string', array: true, demandOption: true, describe: 'stream files or libvirt save images (- for stdin: one stream only)' }))))
       .option('dest', { type: 'string', demandOption: true, describe: 'destination: a stream saved there, a `vmstate profile` JSON, or a list of hex ids' })
-      .option('loader', { type: 'string', choices: LOADER_CHOICES, default: 'legacy', describe: 'destination QEMU load semantics' })
+      .option('loader', { type: 'string', choices: LOADER_CHOICES as string[], default: 'legacy', describe: 'destination QEMU load semantics' })
       .option('accel', { choices: ['tcg', 'kvm'] as const, describe: "destination accelerator (default: inferred from the destination's list)" })
       .option('jobs', { alias: 'j', type: 'number', describe: 'with several streams: worker threads (default: one per core)' })
       .example('$0 check src.mig --dest dst.mig', 'would QEMU 7.2…10.2 on the destination load it?')
@@ -44,23 +44,24 @@ export const checkCommand: CommandModule<object, Args> = {
     const streams = a.stream;
     if (streams.length > 1 && streams.includes('-')) throw new UsageError('standard input (-) can only be checked alone');
     if (a.jobs !== undefined && !(Number.isInteger(a.jobs) && a.jobs >= 1)) throw new UsageError('--jobs must be a positive integer');
-    const [{ loadDestination }, { renderCheck }, { batchExitCode, checkMany, checkOne, renderBatch }] = await Promise.all([
+    const [{ loadDestination }, { checkReport, renderCheck }, { batchReport, renderBatch }, { batchExitCode, checkMany, checkOne }] = await Promise.all([
       import('../../destination/load.js'),
       import('../../report/check.js'),
+      import('../../report/batch.js'),
       import('../batch.js'),
     ]);
     const limits = limitsFrom(a);
-    const dest = await loadDestination(a.dest, limits);
+    const dest = await loadDestination(a.dest, { limits });
     const job: CheckJob = { dest, loader: a.loader, accel: a.accel, policies: await policiesFromArgs(a), limits };
     if (streams.length === 1) {
       const rep = await checkOne(streams[0]!, job);
-      print(a.json ? toJson(rep) : renderCheck(rep, renderOptions(a)));
+      print(a.json ? toJson(checkReport(rep)) : renderCheck(rep, renderOptions(a)));
       if (rep.verdict === 'reject') process.exitCode = 1;
       return;
     }
     // Several streams: one result each, in the order given; bad input in one does not stop the others.
     const results = await checkMany(streams, job, a.jobs);
-    print(a.json ? toJson(results) : renderBatch(results, renderOptions(a)));
+    print(a.json ? toJson(batchReport(results)) : renderBatch(results, renderOptions(a)));
     const code = batchExitCode(results);
     if (code) process.exitCode = code;
   },

@@ -3,9 +3,9 @@ import type { Argv } from 'yargs';
 import { readFile } from 'node:fs/promises';
 import { presetNames } from '../../policy/presets.js';
 import type { Policy } from '../../policy/index.js';
-import { ioError } from '../../wire/errors.js';
+import { ioError } from '../../errors.js';
 import type { DecodeLimits } from '../../stream/decode.js';
-import { styleFor, type RenderOptions } from '../format.js';
+import { styleFor, type RenderOptions } from '../../report/format.js';
 
 /** `--json` */
 export function withJson<T>(y: Argv<T>) {

@@ -2,9 +2,9 @@
 import type { CommandModule } from 'yargs';
 import { basename, dirname, resolve } from 'node:path';
 import { limitsFrom, print, withJson, withLimits, type OutputArgs } from './common.js';
-import { toJson } from '../format.js';
+import { toJson } from '../../report/format.js';
 import type { Accel } from '../../regs/index.js';
-import { UsageError } from '../../wire/errors.js';
+import { UsageError } from '../../errors.js';
 
 /** A short name for a stream in column headings: its base name, unless both share it. */
 function label(p: string, other: string): string {
@@ -33,8 +33,8 @@ export const diffCommand: CommandModule<object, Args> = {
       .example("$0 diff a.mig b.mig --json | jq '.cpus[0].differ'", 'registers whose values differ, as JSON') as never,
   handler: async (a) => {
     if (a.a === '-' && a.b === '-') throw new UsageError('only one of the two streams can be standard input');
-    const [{ decodeFile }, { diffReport, renderDiff }] = await Promise.all([import('../../api.js'), import('../../report/diff.js')]);
-    const [sa, sb] = [await decodeFile(a.a, { limits: limitsFrom(a) }), await decodeFile(a.b, { limits: limitsFrom(a) })];
+    const [{ decodeStream }, { diffReport, renderDiff }] = await Promise.all([import('../../stream/decode.js'), import('../../report/diff.js')]);
+    const [sa, sb] = [await decodeStream(a.a, { limits: limitsFrom(a) }), await decodeStream(a.b, { limits: limitsFrom(a) })];
     const rep = diffReport(sa.cpus, sb.cpus, a.accel);
     print(a.json ? toJson(rep) : renderDiff(rep, label(a.a, a.b), label(a.b, a.a)));
   },

@@ -1,7 +1,7 @@
 /** `vmstate dump`: the whole device state as JSON, as QEMU's analyser prints it. */
 import type { CommandModule } from 'yargs';
 import { limitsFrom, print, withJson, withLimits } from './common.js';
-import { UsageError } from '../../wire/errors.js';
+import { UsageError } from '../../errors.js';
 
 interface Args {
   stream: string;
@@ -27,12 +27,12 @@ export const dumpCommand: CommandModule<object, Args> = {
       .example('$0 dump f.mig --desc', 'the stream\'s own description')
       .example("$0 dump f.mig | jq '.\"cpu (7)\"'", 'one section') as never,
   handler: async (a) => {
-    const [{ decodeFile }, { stateReport }, { analyserJson }] = await Promise.all([
-      import('../../api.js'),
+    const [{ decodeStream }, { stateReport }, { analyserJson }] = await Promise.all([
+      import('../../stream/decode.js'),
       import('../../report/dump.js'),
       import('../../stream/json-writer.js'),
     ]);
-    const s = await decodeFile(a.stream, { limits: limitsFrom(a), collectState: !a.desc });
+    const s = await decodeStream(a.stream, { limits: limitsFrom(a), collectState: !a.desc });
     if (a.desc) {
       if (!s.vmdesc) throw new UsageError(`${a.stream} has no vmdesc`);
       print(analyserJson(s.vmdesc.json));

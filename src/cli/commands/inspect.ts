@@ -1,7 +1,7 @@
 /** `vmstate inspect`: what a stream holds, from header to vmdesc (and the libvirt image around it). */
 import type { CommandModule } from 'yargs';
 import { limitsFrom, print, renderOptions, withJson, withLimits, type OutputArgs } from './common.js';
-import { toJson } from '../format.js';
+import { toJson } from '../../report/format.js';
 
 interface Args extends OutputArgs {
   stream: string;
@@ -20,20 +20,13 @@ export const inspectCommand: CommandModule<object, Args> = {
       .example('cat f.mig | $0 inspect - --json', 'from a pipe, as JSON')
       .example('$0 inspect /var/lib/libvirt/qemu/save/guest.save', 'a libvirt save image: domain, machine, then the stream') as never,
   handler: async (a) => {
-    const [{ decodeSource }, { inspectReport, renderInspect }, { containerOf, openInput }, { containerReport, renderContainer }] = await Promise.all([
-      import('../../api.js'),
+    const [{ decodeStream }, { inspectReport, renderInspect }, { containerReport, renderContainer }] = await Promise.all([
+      import('../../stream/decode.js'),
       import('../../report/inspect.js'),
-      import('../../container/open.js'),
-      import('../../container/report.js'),
+      import('../../report/container.js'),
     ]);
-    const src = await openInput(a.stream);
-    let s;
-    try {
-      s = await decodeSource(src, { limits: limitsFrom(a) });
-    } finally {
-      await src.close();
-    }
-    const c = containerOf(src);
+    const s = await decodeStream(a.stream, { limits: limitsFrom(a) });
+    const c = s.container;
     const rep = c ? { ...inspectReport(a.stream, s), container: containerReport(c) } : inspectReport(a.stream, s);
     if (a.json) return print(toJson(rep));
     const o = renderOptions(a);

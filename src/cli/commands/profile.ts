@@ -2,9 +2,9 @@
 import type { CommandModule } from 'yargs';
 import { writeFile, rename, unlink } from 'node:fs/promises';
 import { tempPathFor } from '../../wire/writer.js';
-import { ioError } from '../../wire/errors.js';
+import { ioError } from '../../errors.js';
 import { limitsFrom, print, withJson, withLimits } from './common.js';
-import { toJson } from '../format.js';
+import { toJson } from '../../report/format.js';
 import type { Accel } from '../../regs/index.js';
 
 interface Args {
@@ -32,9 +32,9 @@ export const profileCommand: CommandModule<object, Args> = {
       .example('$0 profile dst.mig -o dst.json', 'then: vmstate check src.mig --dest dst.json')
       .example('ssh dst-host cat /tmp/saved.mig | $0 profile - > dst.json', 'from a pipe') as never,
   handler: async (a) => {
-    const [{ decodeFile }, { profileOf }] = await Promise.all([import('../../api.js'), import('../../destination/profile.js')]);
-    const s = await decodeFile(a.stream, { limits: limitsFrom(a) });
-    const text = toJson(profileOf(a.stream, s, a.accel)) + '\n';
+    const [{ decodeStream }, { profileOf }] = await Promise.all([import('../../stream/decode.js'), import('../../destination/profile.js')]);
+    const s = await decodeStream(a.stream, { limits: limitsFrom(a) });
+    const text = toJson(profileOf(s, { source: a.stream, accel: a.accel })) + '\n';
     if (!a.output || a.output === '-') return print(text);
     const tmp = tempPathFor(a.output);
     try {

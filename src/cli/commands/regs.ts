@@ -1,8 +1,8 @@
 /** `vmstate regs`: every vCPU's cpreg ids and values, named. */
 import type { CommandModule } from 'yargs';
 import { limitsFrom, print, withJson, withLimits, type OutputArgs } from './common.js';
-import { toJson } from '../format.js';
-import { UsageError } from '../../wire/errors.js';
+import { toJson } from '../../report/format.js';
+import { UsageError } from '../../errors.js';
 import type { Accel } from '../../regs/index.js';
 
 interface Args extends OutputArgs {
@@ -35,8 +35,8 @@ export const regsCommand: CommandModule<object, Args> = {
       return;
     }
     if (!a.stream) throw new UsageError('regs needs a stream (or --lookup)');
-    const [{ decodeFile }, { regsReport, renderRegs }] = await Promise.all([import('../../api.js'), import('../../report/regs.js')]);
-    const s = await decodeFile(a.stream, { limits: limitsFrom(a) });
+    const [{ decodeStream }, { regsReport, renderRegs }] = await Promise.all([import('../../stream/decode.js'), import('../../report/regs.js')]);
+    const s = await decodeStream(a.stream, { limits: limitsFrom(a) });
     if (a.cpu !== undefined && !s.cpus.some((c) => c.instance === a.cpu)) {
       throw new UsageError(`no vCPU ${a.cpu} in ${a.stream} (instances: ${s.cpus.map((c) => c.instance).join(', ') || 'none'})`);
     }

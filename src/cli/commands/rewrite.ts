@@ -1,8 +1,8 @@
 /** `vmstate rewrite`: copy a stream with edits to its cpu sections (no edits: byte for byte). */
 import type { CommandModule } from 'yargs';
 import { limitsFrom, renderOptions, withJson, withLimits, type OutputArgs, policiesFromArgs, withPolicies } from './common.js';
-import { toJson } from '../format.js';
-import { LOADER_CHOICES } from './check.js';
+import { toJson } from '../../report/format.js';
+import { LOADER_CHOICES } from '../../match/loader-names.js';
 import type { Accel } from '../../regs/index.js';
 
 interface Args extends OutputArgs {
@@ -44,7 +44,7 @@ export const rewriteCommand: CommandModule<object, Args> = {
           .option('strip-subsection', { type: 'string', array: true, describe: 'drop this cpu subsection, e.g. cpu/wfxt-timer' })
           .option('dry-run', { type: 'boolean', default: false, describe: 'show what would change; write nothing' })
           .option('force', { type: 'boolean', default: false, describe: 'strip require-value violations and write even if the destination would still reject' })
-          .option('loader', { type: 'string', choices: LOADER_CHOICES, default: 'legacy', describe: 'destination load semantics for the re-check' })
+          .option('loader', { type: 'string', choices: LOADER_CHOICES as string[], default: 'legacy', describe: 'destination load semantics for the re-check' })
           .option('accel', { choices: ['tcg', 'kvm'] as const, describe: 'accelerator for register names (default: the destination\'s, else tcg)' }),
       ),
     ))
@@ -55,11 +55,9 @@ export const rewriteCommand: CommandModule<object, Args> = {
       .example('$0 rewrite guest.save -o fixed.save --preset kernel-compat-10.1', 'a libvirt save image: header and XML kept, stream re-compressed alike') as never,
   handler: async (a) => {
     const limits = limitsFrom(a);
-    const { rewrite } = await import('../../rewrite/rewrite.js');
-    const loadDestination = async (p: string) => (await import('../../destination/load.js')).loadDestination(p, limits);
-    const rep = await rewrite({
-      input: a.stream,
-      output: a.output,
+    const { rewriteStream } = await import('../../rewrite/rewrite.js');
+    const loadDestination = async (p: string) => (await import('../../destination/load.js')).loadDestination(p, { limits });
+    const rep = await rewriteStream(a.stream, a.output, {
       dryRun: a.dryRun,
       strip: a.strip,
       policies: await policiesFromArgs(a),
@@ -77,7 +75,7 @@ export const rewriteCommand: CommandModule<object, Args> = {
     const to = a.output === '-' ? process.stderr : process.stdout;
     const edits = rep.cpus.some((c) => c.removed.length || c.changed.length || c.droppedSubsections.length);
     // --quiet: the exit code says it all (the JSON report is still printed when asked for).
-    if (a.json) to.write(toJson(rep) + '\n');
+    if (a.json) to.write(toJson((await import('../../report/rewrite.js')).rewriteReport(rep)) + '\n');
     else if (!a.quiet && (edits || rep.check || a.dryRun)) {
       const { renderRewrite } = await import('../../report/rewrite.js');
       to.write(renderRewrite(rep, renderOptions(a, to)) + '\n');

@@ -1,30 +1,14 @@
 /**
- * High-level entry points: open a stream from a path or stdin and decode it,
- * optionally copying it with edits to an output.
+ * The byte side of a rewrite: copy a stream from a path or stdin through the decoder with
+ * edits, to a file or stdout, in the input's container.
  */
 import { realpathSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { decodeStream, type DecodeOptions, type DecodedStream } from './stream/decode.js';
-import type { ByteSource } from './wire/source.js';
-import { containerOf, openInput, outputFor } from './container/open.js';
-import { FileSink, StreamWriter, WritableSink } from './wire/writer.js';
-import { CopyFileSink } from './wire/copy-sink.js';
-import { UsageError } from './wire/errors.js';
-
-/** Decodes the stream at `path` (`-` = standard input); a libvirt save image is unwrapped (see `container/`). */
-export async function decodeFile(path: string, opts: Omit<DecodeOptions, 'output'> = {}): Promise<DecodedStream> {
-  const src = await openInput(path);
-  try {
-    return await decodeStream(src, opts);
-  } finally {
-    await src.close();
-  }
-}
-
-/** Decodes an in-memory source (see {@link BufferSource}). */
-export async function decodeSource(src: ByteSource, opts: DecodeOptions = {}): Promise<DecodedStream> {
-  return decodeStream(src, opts);
-}
+import { decodeStream, type DecodeOptions, type DecodedStream } from '../stream/decode.js';
+import { containerOf, openInput, outputFor } from '../container/open.js';
+import { FileSink, StreamWriter, WritableSink } from '../wire/writer.js';
+import { CopyFileSink } from '../wire/copy-sink.js';
+import { UsageError } from '../errors.js';
 
 function isDirectory(p: string): boolean {
   try {

@@ -9,17 +9,13 @@ import {
   matchResultToJson,
   parseRegisterList,
   resolveLoader,
-  DestinationParseError,
-  DestinationError,
-  IncomingError,
-  UnknownLoaderError,
   type Anomaly,
   type CpuVerdict,
   type DestinationCpu,
   type IncomingCpu,
   type MatchOptions,
-} from '../src/match/index.js';
-import { PolicyConflictError } from '../src/policy/index.js';
+} from '../../src/match/index.js';
+import { ProfileError, UsageError } from '../../src/errors.js';
 
 // A small TCG-style destination: two ID registers (ID_AA64ISAR1_EL1 is ARM_CP_CONST in QEMU;
 // MIDR is stored in env and raw-writable), three ordinary ones.
@@ -74,7 +70,8 @@ describe('loaders', () => {
     expect(resolveLoader('qemu-10.2').name).toBe('legacy');
     expect(resolveLoader('series-v6').name).toBe('series-v6');
     expect(resolveLoader('qemu-11.1').name).toBe('qemu-11.1');
-    expect(() => resolveLoader('qemu-9.9')).toThrow(UnknownLoaderError);
+    expect(() => resolveLoader('qemu-9.9')).toThrow(UsageError);
+    expect(() => resolveLoader('qemu-9.9')).toThrow(expect.objectContaining({ data: { reason: 'unknown-loader', loader: 'qemu-9.9' } }));
   });
 
   it.each(['legacy', 'series-v6', 'qemu-11.1'])('%s: an identical list loads with no anomaly', (loader) => {
@@ -354,7 +351,7 @@ describe('QEMU 11.1 specifics', () => {
       run('qemu-11.1', inc(same()), dest(), {
         policies: [{ name: 'p', rules: [{ kind: 'only-src-test-value', reg: DBGDTR, mask: 1n, value: 0n }] }],
       }),
-    ).toThrow(PolicyConflictError);
+    ).toThrow(expect.objectContaining({ name: 'UsageError', data: expect.objectContaining({ reason: 'conflict' }) }));
   });
 });
 
@@ -401,11 +398,11 @@ describe('matchCpregs', () => {
   it('sorts an unsorted destination and refuses one with repeated ids', () => {
     const rev = dest({ ids: [...DEST_IDS].reverse(), values: [...DEST_VALUES].reverse() });
     expect(run('legacy', inc(same()), rev).ok).toBe(true);
-    expect(() => run('legacy', inc(same()), dest({ ids: [MIDR, MIDR], values: [0n, 0n] }))).toThrow(DestinationError);
+    expect(() => run('legacy', inc(same()), dest({ ids: [MIDR, MIDR], values: [0n, 0n] }))).toThrow(UsageError);
   });
 
   it('refuses incoming arrays of different lengths', () => {
-    expect(() => run('legacy', { instance: 0, ids: [MIDR], values: [] })).toThrow(IncomingError);
+    expect(() => run('legacy', { instance: 0, ids: [MIDR], values: [] })).toThrow(UsageError);
   });
 });
 
@@ -417,14 +414,14 @@ describe('parseRegisterList', () => {
 
   it('names the line of junk and of repeats', () => {
     expect(() => parseRegisterList('0x1\n0x2\nTPIDR_EL0\n', 'dst.txt')).toThrow(
-      new DestinationParseError('dst.txt', 3, "expected one hex register id, got 'TPIDR_EL0'"),
+      new ProfileError("dst.txt: line 3: expected one hex register id, got 'TPIDR_EL0'", { source: 'dst.txt', line: 3 }),
     );
     try {
       parseRegisterList('0x1\n\n0x01\n');
       expect.unreachable();
     } catch (e) {
-      expect(e).toBeInstanceOf(DestinationParseError);
-      expect((e as DestinationParseError).line).toBe(3);
+      expect(e).toBeInstanceOf(ProfileError);
+      expect((e as ProfileError).data.line).toBe(3);
       expect((e as Error).message).toBe('register list: line 3: 0x0000000000000001 repeats line 1');
     }
     expect(() => parseRegisterList('0x12345678901234567\n')).toThrow(/line 1/);

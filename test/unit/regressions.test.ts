@@ -17,11 +17,11 @@
  *   499468   EOF;  499469 vmdesc (0x06, be32 17205, JSON from 499474 to the end)
  */
 import { beforeAll, describe, expect, it } from 'vitest';
-import { decodeStream, type DecodedStream } from '../src/stream/decode.js';
-import { BufferSource } from '../src/wire/source.js';
-import { VmstateError, type ErrorCode } from '../src/wire/errors.js';
-import { samplePaths, sampleBytes } from './helpers/samples.js';
-import { minimalCpregs } from './helpers/minimal-cpregs.js';
+import { decodeStream, type DecodedStream } from '../../src/stream/decode.js';
+import { BufferSource } from '../../src/wire/source.js';
+import { VmstateError, type ErrorCode } from '../../src/errors.js';
+import { samplePaths, sampleBytes } from '../helpers/samples.js';
+import { minimalCpregs } from '../helpers/minimal-cpregs.js';
 
 const data = sampleBytes(samplePaths().find((s) => s.name === 'qemu-7.2/virt-7.2_max')!.path);
 const VM = 499469;

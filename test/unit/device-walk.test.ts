@@ -1,13 +1,17 @@
 import { describe, expect, it } from 'vitest';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { walkConfiguration, walkConfigurationBuiltin, walkDevice, type DumpObject } from '../src/stream/device-walk.js';
-import { analyserKey, descDump, ramSectionState, stateDump, type DumpSection } from '../src/stream/dump-format.js';
-import { analyserJson, parseJsonPreservingOrder, qemuJson } from '../src/stream/json-writer.js';
-import { locateVmdesc, parseVmdesc, type Vmdesc, type VmdescDevice } from '../src/stream/vmdesc.js';
-import { StreamFormatError, TruncatedError, UnsupportedError, VmstateError } from '../src/wire/errors.js';
-import { sampleBytes, samplePaths } from './helpers/samples.js';
-import { thrown } from './helpers/edit.js';
+import { walkDevice, type DumpObject } from '../../src/stream/device-walk.js';
+import { analyserKey, ramSectionState, stateDump, type DumpSection } from '../../src/stream/dump-format.js';
+import { readConfiguration } from '../../src/stream/configuration.js';
+import { decodeStream } from '../../src/stream/decode.js';
+import { StreamReader } from '../../src/wire/reader.js';
+import { BufferSource } from '../../src/wire/source.js';
+import { analyserJson, parseJsonPreservingOrder, qemuJson } from '../../src/stream/json-writer.js';
+import { locateVmdesc, parseVmdesc, type Vmdesc, type VmdescDevice } from '../../src/stream/vmdesc.js';
+import { StreamFormatError, TruncatedError, VmstateError } from '../../src/errors.js';
+import { sampleBytes, samplePaths } from '../helpers/samples.js';
+import { thrown } from '../helpers/edit.js';
 
 // ---------------------------------------------------------------------------
 // Byte builders
@@ -223,40 +227,41 @@ describe('configuration', () => {
   const item = cat(be32(machine.length), Buffer.from(machine), pageBits, caps, uuid);
   const next = u8(0x01); // RAM START follows
 
-  it('decodes a 7.2-style item with the peek rule and describes it as 8.2+ would', () => {
-    const r = walkConfigurationBuiltin(cat(item, next), 0, 9);
-    expect(r.end).toBe(item.length);
-    expect(r.state.get('len')).toBe('0x00000008');
-    expect(r.state.get('name')).toBe('76 69 72 74 2d 37 2e 32');
-    expect((r.state.get('configuration/target-page-bits') as DumpObject).get('target_page_bits')).toBe('0x0000000c');
-    expect((r.state.get('configuration/capabilities') as DumpObject).get('capabilities')).toEqual(['x-ignore-shared', 'mapped-ram']);
-    expect((r.state.get('configuration/uuid') as DumpObject).get('uuid.data')).toHaveLength(16);
-    expect(qemuJson(r.desc)).toBe(
-      '{"vmsd_name": "configuration", "version": 1, "fields": [{"name": "len", "type": "uint32", "size": 4}, {"name": "name", "type": "buffer", "size": 8}], ' +
-        '"subsections": [{"vmsd_name": "configuration/target-page-bits", "version": 1, "fields": [{"name": "target_page_bits", "type": "uint32", "size": 4}]}, ' +
-        '{"vmsd_name": "configuration/capabilities", "version": 1, "fields": [{"name": "caps_count", "type": "uint32", "size": 4}, {"name": "capabilities", "array_len": 2, "type": "capability", "size": 16}]}, ' +
-        '{"vmsd_name": "configuration/uuid", "version": 1, "fields": [{"name": "uuid.data", "array_len": 16, "type": "uint8", "size": 1}]}]}',
-    );
-    // The described form walks the same bytes to the same place.
-    expect(walkConfiguration(r.desc, item, 0, 9).end).toBe(item.length);
+  /** The configuration item read from `bytes` (which start with its 0x07). */
+  const read = (bytes: Buffer) => readConfiguration(new StreamReader(new BufferSource(bytes, [3, 1, 7])));
+  const header = cat(be32(0x5145564d), be32(3));
+
+  it('decodes a 7.2-style item with the peek rule', async () => {
+    const c = await read(cat(u8(0x07), item, next));
+    expect(c).toEqual({
+      offset: 0,
+      size: 1 + item.length,
+      machine: 'virt-7.2',
+      pageBits: 12,
+      capabilities: ['x-ignore-shared', 'mapped-ram'],
+      uuid: '00112233445566778899aabbccddeeff',
+      subsections: ['target-page-bits', 'capabilities', 'uuid'].map((n) => ({ name: `configuration/${n}`, version: 1 })),
+    });
   });
 
-  it('needs the byte after the item to decide, and is truncation-safe at every cut', () => {
+  it('is truncation-safe at every cut (in the item, or at the next item)', async () => {
     for (let cut = 0; cut <= item.length; cut++) {
-      const e = thrown(() => walkConfigurationBuiltin(item.subarray(0, cut), 0, 9));
+      const data = cat(header, u8(0x07), item.subarray(0, cut));
+      const e = await decodeStream(data).catch((x: unknown) => x);
       expect(e, `cut ${cut}`).toBeInstanceOf(TruncatedError);
+      expect((e as TruncatedError).place?.offset, `cut ${cut}`).toBe(data.length);
     }
   });
 
-  it('stops at a byte that is not a configuration subsection (peek rule)', () => {
-    const short = cat(be32(4), Buffer.from('virt'), u8(0x05, 3), Buffer.from('abc'));
-    expect(walkConfigurationBuiltin(short, 0, 0).end).toBe(8);
-    const other = cat(be32(4), Buffer.from('virt'), sub('something/else/here', 1, u8()));
-    expect(walkConfigurationBuiltin(other, 0, 0).end).toBe(8);
-    const unknown = cat(be32(4), Buffer.from('virt'), sub('configuration/new-thing', 1, be32(0)));
-    const e = thrown(() => walkConfigurationBuiltin(unknown, 0, 100));
-    expect(e).toBeInstanceOf(UnsupportedError);
-    expect(e.place).toEqual({ offset: 108, section: 'configuration' });
+  it('stops at a byte that is not a configuration subsection (peek rule)', async () => {
+    const short = cat(u8(0x07), be32(4), Buffer.from('virt'), u8(0x05, 3), Buffer.from('abc'));
+    expect((await read(short)).size).toBe(9);
+    const other = cat(u8(0x07), be32(4), Buffer.from('virt'), sub('something/else/here', 1, u8()));
+    expect((await read(other)).size).toBe(9);
+    const unknown = cat(u8(0x07), be32(4), Buffer.from('virt'), sub('configuration/new-thing', 1, be32(0)));
+    const e = await read(unknown).catch((x: unknown) => x);
+    expect(e).toBeInstanceOf(StreamFormatError);
+    expect((e as StreamFormatError).place).toEqual({ offset: 9, section: 'configuration' });
   });
 });
 
@@ -328,7 +333,7 @@ function findRam(data: Buffer, from: number): DumpSection & { offset: number } {
   return { offset: at, sectionId, name: 'ram', state: ramSectionState(blocks) };
 }
 
-const GOLDEN = join(import.meta.dirname, 'golden');
+const GOLDEN = join(import.meta.dirname, '..', 'golden');
 
 describe.each(samplePaths())('sample $name', ({ name, path }) => {
   const data = sampleBytes(path);
@@ -337,16 +342,16 @@ describe.each(samplePaths())('sample $name', ({ name, path }) => {
   const [dir, base] = name.split('/') as [string, string];
   const version = dir.replace(/^qemu-/, '');
 
-  it('walks the configuration item (described or built in) to the RAM START', () => {
+  it('decodes the configuration item to the RAM START; a vmdesc description of it walks the same bytes', async () => {
     expect(data[8]).toBe(0x07);
-    const r = vmdesc.configuration ? walkConfiguration(vmdesc.configuration, data, 9, 0) : walkConfigurationBuiltin(data, 9, 0);
-    expect(data[r.end]).toBe(0x01);
-    const pageBits = (r.state.get('configuration/target-page-bits') as DumpObject).get('target_page_bits');
-    expect(pageBits).toBe('0x0000000c');
-    if (!vmdesc.configuration) {
-      // Shape equals what a newer QEMU's vmdesc describes.
-      const b = walkConfigurationBuiltin(data, 9, 0);
-      expect(b.desc.fields.map((f) => f.name)).toEqual(['len', 'name']);
+    const c = (await decodeStream(data)).configuration!;
+    const end = c.offset + c.size;
+    expect(data[end]).toBe(0x01);
+    expect(c.pageBits).toBe(12);
+    if (vmdesc.configuration) {
+      const r = walkDevice(vmdesc.configuration, data, 9, 0, 'configuration');
+      expect(r.end).toBe(end);
+      expect((r.state.get('configuration/target-page-bits') as DumpObject).get('target_page_bits')).toBe('0x0000000c');
     }
   });
 
@@ -384,6 +389,6 @@ describe.each(samplePaths())('sample $name', ({ name, path }) => {
   it('gives the analyser -d desc output', () => {
     const goldenDesc = join(GOLDEN, version, `${base}.desc.json`);
     if (!existsSync(goldenDesc)) return;
-    expect(analyserJson(descDump(vmdesc)) + '\n').toBe(readFileSync(goldenDesc, 'utf8'));
+    expect(analyserJson(vmdesc) + '\n').toBe(readFileSync(goldenDesc, 'utf8'));
   });
 });

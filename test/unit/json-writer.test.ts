@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
-import { analyserJson, JSON_PAIRS, JsonSyntaxError, parseJsonPreservingOrder, qemuJson, RawJsonNumber, type JsonObject } from '../src/stream/json-writer.js';
+import { analyserJson, JSON_PAIRS, JsonSyntaxError, parseJsonPreservingOrder, qemuJson, RawJsonNumber, type JsonObject } from '../../src/stream/json-writer.js';
 
 const hasPython = spawnSync('python3', ['-c', 'pass']).status === 0;
 

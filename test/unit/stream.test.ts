@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { Readable } from 'node:stream';
-import { decodeStream, type DecodedStream } from '../src/stream/decode.js';
-import { BufferSource, FileSource, IterableSource } from '../src/wire/source.js';
-import { MemorySink, StreamWriter } from '../src/wire/writer.js';
-import { VmstateError } from '../src/wire/errors.js';
-import { samplePaths, sampleBytes } from './helpers/samples.js';
-import { minimalCpregs } from './helpers/minimal-cpregs.js';
+import { decodeStream, type DecodedStream } from '../../src/stream/decode.js';
+import { BufferSource, FileSource, IterableSource } from '../../src/wire/source.js';
+import { MemorySink, StreamWriter } from '../../src/wire/writer.js';
+import { VmstateError } from '../../src/errors.js';
+import { samplePaths, sampleBytes } from '../helpers/samples.js';
+import { minimalCpregs } from '../helpers/minimal-cpregs.js';
 
 const samples = samplePaths();
 

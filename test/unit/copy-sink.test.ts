@@ -7,14 +7,14 @@ import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, s
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { rewriteFile } from '../src/api.js';
-import { decodeStream, type CpuEdit } from '../src/stream/decode.js';
-import type { CpuSection } from '../src/stream/records.js';
-import { BufferSource } from '../src/wire/source.js';
-import { MemorySink, StreamWriter } from '../src/wire/writer.js';
-import { CopyFileSink } from '../src/wire/copy-sink.js';
-import { VmstateError } from '../src/wire/errors.js';
-import { samplePaths, sampleBytes } from './helpers/samples.js';
+import { rewriteFile } from '../../src/rewrite/rewrite-file.js';
+import { decodeStream, type CpuEdit } from '../../src/stream/decode.js';
+import type { CpuSection } from '../../src/stream/records.js';
+import { BufferSource } from '../../src/wire/source.js';
+import { MemorySink, StreamWriter } from '../../src/wire/writer.js';
+import { CopyFileSink } from '../../src/wire/copy-sink.js';
+import { UsageError, VmstateError } from '../../src/errors.js';
+import { samplePaths, sampleBytes } from '../helpers/samples.js';
 
 let dir: string;
 beforeAll(() => {
@@ -122,7 +122,7 @@ describe('CopyFileSink', () => {
 
   it('fails up front, typed, on an output directory that does not exist', async () => {
     const target = join(dir, 'missing', 'out.bin');
-    await expect(CopyFileSink.create(input(), target)).rejects.toThrow(new VmstateError('IO', `cannot write ${target}: ENOENT`));
+    await expect(CopyFileSink.create(input(), target)).rejects.toThrow(new UsageError(`cannot write ${target}: ENOENT`, { errno: 'ENOENT' }, 'IO'));
   });
 
   it('a target it cannot rename onto: typed error, the copy removed', async () => {

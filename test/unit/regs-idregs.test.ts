@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { cp32Id, cp64Id, idRegisterFields, isIdRegister, sysregId } from '../src/regs/index.js';
+import { cp32Id, cp64Id, idRegisterFields, isIdRegister, sysregId } from '../../src/regs/index.js';
 
 describe('isIdRegister', () => {
   it.each([

@@ -1,7 +1,8 @@
 /** The `container` member of `inspect --json` and its text line. */
-import type { ContainerInfo } from './open.js';
-import type { LibvirtDomain, LibvirtFormat } from './libvirt.js';
-import { PLAIN, type Style } from '../cli/format.js';
+import type { ContainerInfo } from '../container/container.js';
+import type { LibvirtDomain, LibvirtFormat } from '../container/libvirt.js';
+import type { LibvirtSaveInfo } from '../container/libvirt-save.js';
+import { PLAIN, type Style } from './format.js';
 
 /** What `inspect` reports about a libvirt save image around the stream. */
 export interface ContainerReport {
@@ -23,7 +24,8 @@ export interface ContainerReport {
 }
 
 /** The JSON member. */
-export function containerReport(c: ContainerInfo): ContainerReport {
+export function containerReport(info: ContainerInfo): ContainerReport {
+  const c = info as LibvirtSaveInfo; // the only container so far
   const h = c.header;
   return {
     kind: c.kind,

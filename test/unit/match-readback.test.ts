@@ -17,12 +17,12 @@ import {
   type CpuVerdict,
   type DestinationCpu,
   type IncomingCpu,
-} from '../src/match/index.js';
-import { SLOT_IMAGES } from '../src/match/cpreg-slots.generated.js';
-import { decodeFile } from '../src/api.js';
-import { loadDestination } from '../src/destination/load.js';
-import { checkStream } from '../src/report/check.js';
-import { SAMPLES_DIR } from './helpers/samples.js';
+} from '../../src/match/index.js';
+import { SLOT_IMAGES } from '../../src/match/cpreg-slots.generated.js';
+import { decodeStream } from '../../src/stream/decode.js';
+import { loadDestination } from '../../src/destination/load.js';
+import { checkStream } from '../../src/check/check.js';
+import { SAMPLES_DIR } from '../helpers/samples.js';
 
 const MIDR = 0x40200000200f0000n;
 const ISAR1 = 0x603000000013c031n;
@@ -140,7 +140,7 @@ describe('missing registers: the value slot', () => {
   });
 
   it('11.1, measured list: the slot’s measured content decides (cortex-a57)', async () => {
-    const s = await decodeFile(join(SAMPLES_DIR, 'qemu-11.1/virt-7.2_cortex-a57.mig'));
+    const s = await decodeStream(join(SAMPLES_DIR, 'qemu-11.1/virt-7.2_cortex-a57.mig'));
     const c = s.cpus[0]!;
     const d: DestinationCpu = { instance: 0, ids: c.ids, values: c.values };
     const m = measuredSlots(c.ids, 'version 11.1.');
@@ -163,7 +163,7 @@ describe('missing registers: the value slot', () => {
   });
 
   it('slot images are keyed by the digest of the id list', () => {
-    const json = JSON.parse(readFileSync(join(import.meta.dirname, '..', 'src/match/cpreg-slots.json'), 'utf8')) as { digest: string; slots: string }[];
+    const json = JSON.parse(readFileSync(join(import.meta.dirname, '..', '..', 'src/match/cpreg-slots.json'), 'utf8')) as { digest: string; slots: string }[];
     expect(SLOT_IMAGES.map((i) => i.digest)).toEqual(json.map((e) => e.digest));
     for (const [k, img] of SLOT_IMAGES.entries()) {
       expect(img.slots).toBe(json[k]!.slots);
@@ -191,13 +191,13 @@ describe('a subsection a 10.x destination has no object for', () => {
   it('check: 11.1’s cortex-a15 stream into 10.0 aborts QEMU; without the subsection it loads', async () => {
     const dest = await loadDestination(join(SAMPLES_DIR, 'qemu-10.0/virt-7.2_cortex-a15.mig'));
     const path = join(SAMPLES_DIR, 'qemu-11.1/virt-7.2_cortex-a15.mig');
-    const r = checkStream(path, await decodeFile(path), dest, { loader: 'legacy' });
+    const r = await checkStream(await decodeStream(path), dest, { loader: 'legacy', name: path });
     expect(r.verdict).toBe('reject');
     expect(r.qemuError).toMatch(/Assertion `first_elem \|\| !n_elems \|\| !size' failed/);
     expect(r.warnings).toHaveLength(1);
     expect(r.warnings[0]).toMatch(/aborts/);
     // the same destination model under 11.1 has the timer for every CPU: no crash rule
-    const r11 = checkStream(path, await decodeFile(path), dest, { loader: 'qemu-11.1' });
+    const r11 = await checkStream(await decodeStream(path), dest, { loader: 'qemu-11.1', name: path });
     expect(r11.warnings).toEqual([]);
   });
 });

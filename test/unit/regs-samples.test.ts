@@ -2,11 +2,11 @@ import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { minimalCpregs } from './helpers/minimal-cpregs.js';
-import { hex64, idRegisterFields, inferAccel, regFieldText, regName } from '../src/regs/index.js';
+import { minimalCpregs } from '../helpers/minimal-cpregs.js';
+import { hex64, idRegisterFields, inferAccel, regFieldText, regName } from '../../src/regs/index.js';
 
 // Streams saved by real QEMU builds (samples/qemu-<version>/*.mig).
-const SAMPLES = fileURLToPath(new URL('../samples/', import.meta.url));
+const SAMPLES = fileURLToPath(new URL('../../samples/', import.meta.url));
 const files = existsSync(SAMPLES)
   ? readdirSync(SAMPLES, { recursive: true, encoding: 'utf8' })
       .filter((f) => f.endsWith('.mig'))

@@ -5,7 +5,7 @@ import {
   AARCH64_SYSREG_NAMES,
   KVM_PSEUDO_NAMES,
   KVM_TIMER_NAMES,
-} from '../src/regs/names.generated.js';
+} from '../../src/regs/names.generated.js';
 import {
   ccsidrDemuxId,
   coreId,
@@ -30,7 +30,7 @@ import {
   svePregId,
   sveZregId,
   sysregId,
-} from '../src/regs/index.js';
+} from '../../src/regs/index.js';
 
 const SYSREG_BASE = 0x6030000000130000n;
 

@@ -1,13 +1,22 @@
 /**
- * The `cpu` subsections each QEMU generation knows (spec §5.3, plus `cpu/fpmr`
- * seen in QEMU 11.1 streams). A destination refuses a subsection it does not
- * know; one that merely was not needed when its own stream was saved is fine,
- * so a saved stream alone under-states what a destination accepts.
+ * QEMU generations: destination QEMUs that differ in their register definitions (TCG's
+ * read-back, ./raw-access.ts) and in the `cpu` subsections they know (spec §5.3, plus
+ * `cpu/fpmr` seen in QEMU 11.1 streams). A destination refuses a subsection it does not
+ * know; one that merely was not needed when its own stream was saved is fine, so a saved
+ * stream alone under-states what a destination accepts.
+ * @module
  */
-import type { CpuSubsection } from '../match/index.js';
+import type { CpuSubsection } from './destination.js';
 
-/** Generations with distinct `cpu` subsection sets. */
+/** Generations with their own register definitions and `cpu` subsection sets. */
 export type QemuGeneration = '7.2' | '10.x' | '11.1';
+
+/** How messages name the QEMU versions of a generation. */
+export const GENERATION_VERSIONS: Readonly<Record<QemuGeneration, string>> = {
+  '7.2': '7.2',
+  '10.x': '10.0 … 10.2',
+  '11.1': '11.1',
+};
 
 const A_PROFILE_72 = ['cpu/vfp', 'cpu/iwmmxt', 'cpu/m', 'cpu/thumb2ee', 'cpu/pmsav7-rnr', 'cpu/pmsav7', 'cpu/pmsav8', 'cpu/m-security', 'cpu/sve', 'cpu/sme', 'cpu/serror', 'cpu/irq-line-state'];
 const M_NESTED = ['cpu/m/faultmask-primask', 'cpu/m/csselr', 'cpu/m/scr', 'cpu/m/other-sp', 'cpu/m/v8m', 'cpu/m/fp', 'cpu/m/mve'];
@@ -28,14 +37,6 @@ export const KNOWN_CPU_SUBSECTIONS: Readonly<Record<QemuGeneration, CpuSubsectio
   '10.x': withVersions(LIST_10),
   '11.1': withVersions([...LIST_10, 'cpu/fpmr']),
 };
-
-/** The generation a loader name implies, if any. */
-export function generationOfLoader(loader: string): QemuGeneration | null {
-  if (loader === 'qemu-7.2') return '7.2';
-  if (loader === 'qemu-10.0' || loader === 'qemu-10.2' || loader === 'series-v6') return '10.x';
-  if (loader === 'qemu-11.1') return '11.1';
-  return null;
-}
 
 /** Union of two subsection lists, the first's versions winning. */
 export function unionSubsections(a: readonly CpuSubsection[], b: readonly CpuSubsection[]): CpuSubsection[] {

@@ -1,8 +1,8 @@
 // The real cases behind the loaders and presets, each with and without the matching preset.
 import { describe, expect, it } from 'vitest';
-import { matchCpu, type Anomaly, type CpuVerdict, type DestinationCpu, type IncomingCpu } from '../src/match/index.js';
-import { presetPolicy, type Policy } from '../src/policy/index.js';
-import type { Accel } from '../src/regs/index.js';
+import { matchCpu, type Anomaly, type CpuVerdict, type DestinationCpu, type IncomingCpu } from '../../src/match/index.js';
+import { presetPolicy, type Policy } from '../../src/policy/index.js';
+import type { Accel } from '../../src/regs/index.js';
 
 const TCR2 = 0x603000000013c103n;
 const PIRE0 = 0x603000000013c512n;
