@@ -1,20 +1,7 @@
 /**
- * The error taxonomy: every failure vmstate raises on purpose is one of seven classes, each with
- * a machine-readable `code` and structured `data`, and each thrown one way:
- *
- * | class | code | when |
- * |---|---|---|
- * | {@link TruncatedError} | `TRUNCATED` | the input ends before a complete item |
- * | {@link StreamFormatError} | `BAD_*` | the input does not follow the migration stream format |
- * | {@link LimitError} | `LIMIT` | a length or count in the input exceeds a configured cap |
- * | {@link UnsupportedError} | `UNSUPPORTED` | valid input in an encoding vmstate does not implement |
- * | {@link ProfileError} | `BAD_PROFILE` | a destination description (profile JSON, register list) is malformed |
- * | {@link UsageError} | `USAGE`, `IO` | a request that cannot be carried out: bad arguments or options, a path that cannot be read or written |
- * | {@link RefusalError} | `REFUSED` | a rewrite refused on purpose (exit 1) |
- *
- * Errors about the input name the absolute byte offset and the section they happened in
- * (`place`), so a user can find the spot with `xxd -s`. Anything else that escapes is a bug.
- * @module
+ * Typed errors: every failure vmstate raises on purpose is one of the seven classes below, each
+ * with a `code` and structured `data`. Every failure caused by the input names the absolute byte
+ * offset and the section it happened in, so a user can find it with `xxd -s`.
  */
 
 /** Machine-readable error codes. */
@@ -58,19 +45,13 @@ function printable(s: string): string {
 }
 
 /**
- * Base class of the taxonomy (never thrown itself): `instanceof VmstateError` tells an error
- * vmstate raised on purpose from a bug.
- *
+ * Base class of every error vmstate raises on purpose (never thrown itself).
  * @example
  * ```ts
  * import { decodeStream, VmstateError } from 'vmstate';
- * try {
- *   await decodeStream(new Uint8Array([0x51, 0x45, 0x56, 0x4d, 0, 0, 0, 3]));
- * } catch (e) {
- *   if (!(e instanceof VmstateError)) throw e;
- *   console.log(e.code, e.place?.offset, e.place?.section);
- *   // prints: TRUNCATED 8 top level
- * }
+ * const e = await decodeStream(new Uint8Array([0x51, 0x45, 0x56, 0x4d, 0, 0, 0, 3])).catch((x) => x);
+ * console.log(e instanceof VmstateError, e.code, e.place?.offset, e.place?.section);
+ * // prints: true TRUNCATED 8 top level
  * ```
  */
 export class VmstateError extends Error {
@@ -90,9 +71,7 @@ export class VmstateError extends Error {
 }
 
 /**
- * The input ended before a complete item was read; `data.expected` is how many more bytes were
- * needed, `place` where the input ends.
- *
+ * The input ended before a complete item was read (`data.expected` more bytes needed).
  * @example
  * ```ts
  * import { decodeStream, TruncatedError } from 'vmstate';
@@ -110,9 +89,7 @@ export class TruncatedError extends VmstateError {
 }
 
 /**
- * The input does not follow the migration stream format (`code` says which part: `BAD_MAGIC`,
- * `BAD_SECTION`, `BAD_VMDESC`, …).
- *
+ * The input does not follow the migration stream format (`code`: `BAD_MAGIC`, `BAD_SECTION`, …).
  * @example
  * ```ts
  * import { decodeStream, StreamFormatError } from 'vmstate';
@@ -129,9 +106,7 @@ export class StreamFormatError extends VmstateError {
 }
 
 /**
- * A length or count in the input exceeds a configured cap; the message names the cap's option
- * (`data.cap`: `maxBuffer`, `maxCpregs`, `maxVmdesc`, …).
- *
+ * A length or count in the input exceeds a configured cap (the cap is named: `data.cap`).
  * @example
  * ```ts
  * import { decodeStream, LimitError } from 'vmstate';
@@ -148,9 +123,7 @@ export class LimitError extends VmstateError {
 }
 
 /**
- * Valid input that uses an encoding vmstate does not implement (postcopy device state, RDMA,
- * mapped-ram, a bzip2 libvirt image, …).
- *
+ * Valid input that uses an encoding vmstate does not implement (postcopy, RDMA, mapped-ram, …).
  * @example
  * ```ts
  * import { UnsupportedError } from 'vmstate';
@@ -167,10 +140,7 @@ export class UnsupportedError extends VmstateError {
 }
 
 /**
- * A destination description cannot be read: a profile document (`vmstate profile` JSON) or a
- * plain register list. `data.source` names the file; `data.path` (profile) or `data.line`
- * (register list) the place in it.
- *
+ * A destination profile (JSON) or register list cannot be read (`data.path` or `data.line`).
  * @example
  * ```ts
  * import { loadDestination, ProfileError } from 'vmstate';
@@ -187,10 +157,8 @@ export class ProfileError extends VmstateError {
 }
 
 /**
- * A request that cannot be carried out as asked: bad arguments or options (`USAGE`: an unknown
- * register, loader or preset, conflicting policies, …; `data.reason` says which), or a path that
- * cannot be read or written (`IO`, with the errno in the message).
- *
+ * Bad use (`USAGE`: an unknown register, loader, preset…, `data.reason` says which), or a path
+ * that cannot be read or written (`IO`).
  * @example
  * ```ts
  * import { decodeStream, UsageError } from 'vmstate';
@@ -207,9 +175,7 @@ export class UsageError extends VmstateError {
 }
 
 /**
- * A rewrite refused on purpose: a policy violation, or a result the destination would still
- * reject (`data.check` holds that check). The command line exits with 1.
- *
+ * A rewrite refused on purpose (a policy violation, or a result the destination would reject): exit 1.
  * @example
  * ```ts
  * import { rewriteStream, RefusalError } from 'vmstate';
