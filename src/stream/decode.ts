@@ -107,8 +107,9 @@ export interface DecodedStream {
  */
 export type StreamInput = string | Uint8Array | ByteSource | AsyncIterable<Uint8Array>;
 
+/** A ByteSource, as opposed to an async iterable (a Node stream has `read` and `close` too, with other meanings). */
 function isByteSource(x: object): x is ByteSource {
-  return typeof (x as ByteSource).read === 'function' && typeof (x as ByteSource).close === 'function';
+  return !(Symbol.asyncIterator in x) && typeof (x as ByteSource).read === 'function' && typeof (x as ByteSource).close === 'function';
 }
 
 /**

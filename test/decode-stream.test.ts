@@ -1,4 +1,4 @@
-/** One option caps the vmdesc everywhere it is read: the tail of a file, a pipe's end, the parser. */
+/** decodeStream as a library user calls it: its inputs, and one maxVmdesc cap wherever the vmdesc is read. */
 import { describe, expect, it } from 'vitest';
 import { decodeStream, LimitError } from '../src/index.js';
 import { IterableSource } from '../src/wire/source.js';
@@ -34,5 +34,15 @@ describe('maxVmdesc', () => {
       expect(e).toBeInstanceOf(LimitError);
       expect((e as LimitError).message).toBe(`vmdesc length ${big.length - 14} exceeds the cap ${64 << 20} (maxVmdesc) (at byte 10, in vmdesc)`);
     }
+  });
+});
+
+describe('decodeStream inputs', () => {
+  it('a Node stream is read as an async iterable (not taken for a byte source)', async () => {
+    const { createReadStream } = await import('node:fs');
+    const path = 'samples/qemu-7.2/virt-7.2_max.mig';
+    const [a, b] = [await decodeStream(createReadStream(path)), await decodeStream(path)];
+    expect(a.cpus.map((c) => c.ids)).toEqual(b.cpus.map((c) => c.ids));
+    expect(a.size).toBe(b.size);
   });
 });
