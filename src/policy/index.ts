@@ -40,4 +40,4 @@ export {
 } from './presets.js';
 export { policiesFrom, type PolicyInputs } from './sources.js';
 export { policyStep, type PolicyStep } from './ladder.js';
-export type { PolicyErrorReason } from './policy.js';
+export type { PolicyErrorReason } from './errors.js';

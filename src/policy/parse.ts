@@ -3,7 +3,8 @@
  * property strings (`x-mig-hidden-regs=…`, `x-mig-safe-missing-regs=…`).
  * @module
  */
-import { POLICY_KINDS, isMaskedKind, policyError, type Policy, type PolicyKind, type PolicyRule, type RegRef } from './policy.js';
+import { policyError } from './errors.js';
+import { POLICY_KINDS, isMaskedKind, type Policy, type PolicyKind, type PolicyRule, type RegRef } from './policy.js';
 
 const U64 = (1n << 64n) - 1n;
 const RULE_KEYS = new Set(['kind', 'reg', 'regs', 'mask', 'value', 'note']);

@@ -5,15 +5,7 @@
  * @module
  */
 import { hex64, lookupRegs, type Accel } from '../regs/index.js';
-import { UsageError } from '../errors.js';
-
-/** Why a policy could not be used: `data.reason` of the {@link UsageError}. */
-export type PolicyErrorReason = 'json' | 'schema' | 'property' | 'unknown-register' | 'unknown-preset' | 'conflict';
-
-/** The error for a policy file, property string or preset that is malformed or cannot be resolved. */
-export function policyError(reason: PolicyErrorReason, message: string, data: Record<string, unknown> = {}): UsageError {
-  return new UsageError(message, { reason, ...data });
-}
+import { policyError } from './errors.js';
 
 /**
  * What a rule says about its register.

@@ -2,7 +2,8 @@
  * Built-in policies for the known real cases (see docs/loaders.md).
  * @module
  */
-import { policyError, type Policy } from './policy.js';
+import { policyError } from './errors.js';
+import type { Policy } from './policy.js';
 
 /** AArch32 view QEMU TCG once exposed for DBGDTR_EL0 (cp14 opc1 3, c0, c5, 0; bit 29 = NS). */
 export const DBGDTRTX_BOGUS_ID = 0x40200000200e0298n;
