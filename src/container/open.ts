@@ -9,12 +9,13 @@
 import { openSource, DEFAULT_CHUNK, type ByteSource } from '../wire/source.js';
 import type { ByteSink } from '../wire/writer.js';
 import type { ContainerInfo, InputSource } from './container.js';
-import { containerOfKind, detectContainer, HEAD_SIZE } from './registry.js';
+import { containerOfKind, detectContainer, HEAD_SIZE, type KnownContainerInfo } from './registry.js';
 import { CountingSource, fillTo, isSeekable, PrependSource } from './sources.js';
 import { currentInputObserver } from './observer.js';
 
 export { withInputObserver, type InputObserver } from './observer.js';
 export type { ContainerInfo, InputSource } from './container.js';
+export type { KnownContainerInfo } from './registry.js';
 
 /**
  * Opens `path` (`-` = standard input) like {@link openSource}; a stream in a container is
@@ -50,8 +51,8 @@ export async function unwrapInput(base: ByteSource): Promise<InputSource> {
 }
 
 /** The container an input was unwrapped from, if any. */
-export function containerOf(src: ByteSource): ContainerInfo | undefined {
-  return (src as InputSource).container;
+export function containerOf(src: ByteSource): KnownContainerInfo | undefined {
+  return (src as InputSource).container as KnownContainerInfo | undefined;
 }
 
 /**

@@ -3,10 +3,13 @@
  * @module
  */
 import type { Container } from './container.js';
-import { libvirtSave } from './libvirt-save.js';
+import { libvirtSave, type LibvirtSaveInfo } from './libvirt-save.js';
 
 /** Every container format vmstate reads and writes. */
 export const CONTAINERS: readonly Container[] = [libvirtSave];
+
+/** What an input can be wrapped in: one of the registered containers' infos (told apart by `kind`). */
+export type KnownContainerInfo = LibvirtSaveInfo;
 
 /** Leading bytes that tell every known container apart. */
 export const HEAD_SIZE = Math.max(...CONTAINERS.map((c) => c.headSize));

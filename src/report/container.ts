@@ -1,7 +1,6 @@
 /** The `container` member of `inspect --json` and its text line. */
-import type { ContainerInfo } from '../container/container.js';
+import type { KnownContainerInfo } from '../container/registry.js';
 import type { LibvirtDomain, LibvirtFormat } from '../container/libvirt.js';
-import type { LibvirtSaveInfo } from '../container/libvirt-save.js';
 import { PLAIN, type Style } from './format.js';
 
 /** What `inspect` reports about a libvirt save image around the stream. */
@@ -24,8 +23,7 @@ export interface ContainerReport {
 }
 
 /** The JSON member. */
-export function containerReport(info: ContainerInfo): ContainerReport {
-  const c = info as LibvirtSaveInfo; // the only container so far
+export function containerReport(c: KnownContainerInfo): ContainerReport {
   const h = c.header;
   return {
     kind: c.kind,

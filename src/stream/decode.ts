@@ -25,7 +25,7 @@ import { CPU_SECTION_VERSION } from '../cpu/layout.js';
 import { DEFAULT_MAX_CPREGS } from '../cpu/cpregs-decode.js';
 import { decodeCpuBody } from '../cpu/section.js';
 import { copyCpuEdited, type CpuEdit, type CpuEditDone } from '../cpu/edit.js';
-import { openInput, unwrapInput, type ContainerInfo, type InputSource } from '../container/open.js';
+import { containerOf, openInput, unwrapInput, type InputSource, type KnownContainerInfo } from '../container/open.js';
 
 export type { CpuEdit } from '../cpu/edit.js';
 
@@ -98,7 +98,7 @@ export interface DecodedStream {
   /** Cpu instances that were edited (with output). */
   edited: number[];
   /** What the stream was wrapped in (a libvirt save image), or null for a bare stream. */
-  container: ContainerInfo | null;
+  container: KnownContainerInfo | null;
 }
 
 /**
@@ -166,7 +166,7 @@ class StreamDecoder {
   private walker!: RecordWalker;
 
   constructor(
-    private readonly source: ByteSource & { readonly container?: ContainerInfo },
+    private readonly source: InputSource,
     private readonly opts: DecodeOptions,
   ) {
     this.limits = { ...DEFAULT_LIMITS, ...opts.limits };
@@ -175,7 +175,7 @@ class StreamDecoder {
     if (this.out) this.r.setTap(this.out);
     this.res = {
       size: 0, version: 0, configuration: null, sections: [], iterative: [], commands: [], ram: null,
-      cpus: [], vmdesc: null, eofOffset: -1, devices: [], warnings: [], edited: [], container: source.container ?? null,
+      cpus: [], vmdesc: null, eofOffset: -1, devices: [], warnings: [], edited: [], container: containerOf(source) ?? null,
     };
   }
 
