@@ -60,8 +60,10 @@ async function head(path: string, n: number): Promise<Buffer> {
  * ```
  */
 export async function loadDestination(input: string | Uint8Array, options: DestinationOptions = {}): Promise<Destination> {
-  const path = typeof input === 'string' ? input : (options.name ?? 'destination');
-  const first = typeof input === 'string' ? await head(input, 64) : Buffer.from(input.buffer, input.byteOffset, Math.min(64, input.length));
+  // Bytes, or else a path (a bad one is an IO error naming it).
+  const bytes = input instanceof Uint8Array ? input : null;
+  const path = bytes ? (options.name ?? 'destination') : (input as string);
+  const first = bytes ? Buffer.from(bytes.buffer, bytes.byteOffset, Math.min(64, bytes.length)) : await head(path, 64);
   if ((first.length >= 4 && first.readUInt32BE(0) === MAGIC) || detectContainer(first.subarray(0, HEAD_SIZE))) {
     const s = await decodeStream(input, { limits: options.limits });
     const generation = generationOfStream(s);
@@ -75,7 +77,7 @@ export async function loadDestination(input: string | Uint8Array, options: Desti
     if (s.configuration) model.machineType = s.configuration.machine;
     return { path, model, generation };
   }
-  const text = typeof input === 'string' ? (await readFile(input)).toString('utf8') : Buffer.from(input).toString('utf8');
+  const text = bytes ? Buffer.from(bytes).toString('utf8') : (await readFile(path)).toString('utf8');
   if (/^\s*\{/.test(text)) {
     let json: unknown;
     try {

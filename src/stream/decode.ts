@@ -117,7 +117,8 @@ function isByteSource(x: object): x is ByteSource {
  * unwrapped already (it carries `container`) is taken as it is.
  */
 async function openStream(input: StreamInput): Promise<InputSource> {
-  if (typeof input === 'string') return openInput(input);
+  // Anything that is not an object is taken for a path (a bad one is an IO error naming it).
+  if (typeof input !== 'object' || input === null) return openInput(input as string);
   if (input instanceof Uint8Array) return unwrapInput(new BufferSource(input, [DEFAULT_CHUNK], true));
   if (!isByteSource(input)) return unwrapInput(new IterableSource(input));
   return (input as InputSource).container ? input : unwrapInput(input);
@@ -143,7 +144,7 @@ export async function decodeStream(input: StreamInput, opts: DecodeOptions = {})
   } finally {
     // What was opened here is closed here. A source passed in stays the caller's, unless a
     // container was found around it here: the unwrapping source (a decompressor) owns it then.
-    const given = typeof input === 'object' && !(input instanceof Uint8Array) && isByteSource(input);
+    const given = typeof input === 'object' && input !== null && !(input instanceof Uint8Array) && isByteSource(input);
     if (!given || (source !== input && source.container)) await source.close();
   }
 }
