@@ -46,3 +46,10 @@ describe('decodeStream inputs', () => {
     expect(a.size).toBe(b.size);
   });
 });
+
+describe('a missing input', () => {
+  it('is a typed error, as for a path that cannot be opened', async () => {
+    const e = await decodeStream(undefined as unknown as string).catch((x: unknown) => x);
+    expect(e).toMatchObject({ name: 'UsageError', code: 'IO' });
+  });
+});
