@@ -3,8 +3,8 @@
  * which subsections are dropped — decided per register from the edit options,
  * the policies and the destination. Pure: the same plan drives `--dry-run`.
  */
-import type { CpuSection } from '../stream/records.js';
-import type { CpuEdit } from '../stream/decode.js';
+import type { CpuSection } from '../cpu/section.js';
+import type { CpuEdit } from '../cpu/edit.js';
 import type { PolicySet } from '../policy/index.js';
 import { describeRule } from '../policy/index.js';
 import type { CpuSubsection, DestinationCpu } from '../match/index.js';
