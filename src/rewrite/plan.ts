@@ -5,8 +5,7 @@
  */
 import type { CpuSection } from '../cpu/section.js';
 import type { CpuEdit } from '../cpu/edit.js';
-import type { PolicySet } from '../policy/index.js';
-import { describeRule } from '../policy/index.js';
+import { describeRule, policyStep, type PolicySet } from '../policy/index.js';
 import type { CpuSubsection, DestinationCpu } from '../match/index.js';
 import { hex64, idRegisterFields, isIdRegister, regName, type Accel } from '../regs/index.js';
 
@@ -88,15 +87,16 @@ export function planCpu(cpu: CpuSection, o: PlanOptions): CpuPlan {
     const onDest = destIndex ? destIndex.has(id) : undefined;
     const remove = (reason: string) => plan.removed.push({ id: hex64(id), name: name(id), value: hex64(value), reason });
     if (o.strip.has(id)) return remove('--strip');
-    const rules = o.policies.get(id);
-    if (rules?.hidden) return remove(`hidden (${rules.hidden.source})`);
-    if (rules?.safeMissing && onDest !== true) return remove(`safe-missing (${rules.safeMissing.source})${onDest === false ? ', not on the destination' : ''}`);
-    if (rules?.notOnBothEnds && onDest !== true) return remove(`not-on-both-ends (${rules.notOnBothEnds.source})${onDest === false ? ', not on the destination' : ''}`);
-    const masked = rules?.requireValue ?? (onDest !== true ? rules?.onlySrcTestValue : undefined);
-    if (masked) {
-      const ok = (value & masked.mask!) === masked.value;
-      const what = `${describeRule(masked)} (${masked.source})`;
-      if (ok) return remove(what);
+    // Without a destination, a register counts as one the destination lacks.
+    const step = policyStep(o.policies.get(id), onDest === true, value);
+    if (step.action === 'drop') {
+      const r = step.rule;
+      if (r.kind === 'hidden') return remove(`hidden (${r.source})`);
+      if (r.mask === undefined) return remove(`${r.kind} (${r.source})${onDest === false ? ', not on the destination' : ''}`);
+      return remove(`${describeRule(r)} (${r.source})`);
+    }
+    if (step.action === 'violation') {
+      const what = `${describeRule(step.rule)} (${step.rule.source})`;
       if (o.force) return remove(`${what} violated, removed because of --force`);
       plan.refused.push({ id: hex64(id), name: name(id), value: hex64(value), reason: `${what}: value ${hex64(value)} does not satisfy it` });
     }
