@@ -162,14 +162,14 @@ def do_loads(o):
 def do_rewrites(o):
     cases = json.load(open(o.cases))
     for c in combos(o.combo):
-        mine = [x for x in cases["cases"] if x["dest"]["combo"] == c]
+        mine = [x for x in cases["cases"] if x["dest"]["combo"] == c and x["file"]]
         if not mine:
             continue
         with tempfile.TemporaryDirectory(prefix="vmstate-kvm-in-") as indir:
             steps = []
             for x in mine:
-                f = os.path.basename(x["file"])
-                shutil.copyfile(x["file"], os.path.join(indir, f))
+                f = x["file"]
+                os.link(os.path.join(o.cache, "rewrites", f), os.path.join(indir, f))
                 steps.append({"id": x["id"], "op": "load", "machine": x["dest"]["machine"], "cpu": "host",
                               "bios": BIOS, "in": "in/" + f, "cont": 2, "case": x["id"]})
             boot(o, "rewrites", c, steps, indir)
@@ -272,9 +272,11 @@ def do_collect(o):
         d = os.path.join(outroot, label(c))
         os.makedirs(d, exist_ok=True)
         saves = []
-        for s in r["steps"]:
-            if s["op"] != "save":
-                continue
+        # a stream saved twice under one name (QEMU 7.2's `-M virt` is virt-7.2 itself, in runs made
+        # before saves_for() existed): the file is the last save's, so the last record describes it
+        save_steps = [s for s in r["steps"] if s["op"] == "save"]
+        save_steps = [s for i, s in enumerate(save_steps) if s["out"] not in [t["out"] for t in save_steps[i + 1:]]]
+        for s in save_steps:
             if s["result"] != "ok":
                 raise SystemExit("make-kvm: save %s in %s failed: %s" % (s["id"], c, s.get("reason")))
             src = os.path.join(run_dir(o, "saves", c), s["file"])
@@ -307,6 +309,8 @@ def do_collect(o):
                     table_rows.append(row_of(o, phase, c, s, envs, sample_of))
                 else:
                     table_rows.append(rewrite_row(o, c, s, envs, sample_of))
+    seen = set()
+    table_rows = [x for x in table_rows if not (x["id"] in seen or seen.add(x["id"]))]
     table = {
         "description": "Real KVM load outcomes: streams saved by QEMU under KVM on one L1 host (kernel × QEMU) "
                        "loaded into QEMU under KVM on another, nested under a TCG L0. result: accept (incoming "
