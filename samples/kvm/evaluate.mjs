@@ -12,6 +12,10 @@
 //                                            CACHE/rewrites/ and their list to samples/kvm/rewrite-cases.json
 //                                            (then `make-kvm.py rewrites` loads them in their real
 //                                            destinations and `make-kvm.py collect` adds those rows)
+//   node samples/kvm/evaluate.mjs facts      print the cpreg facts of the committed KVM streams as
+//                                            Markdown (counts, ids only in one kernel generation, values
+//                                            that differ: ID registers with fields, cache geometry,
+//                                            firmware pseudo-registers) for FINDINGS.md
 // Options: --cache DIR (default $KVM_CACHE or /work/kvm-cache). Needs `npm run build` and `xz`.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -151,7 +155,85 @@ if (mode === 'check') {
   const p = join(here, 'rewrite-cases.json');
   writeFileSync(p, JSON.stringify({ description: 'rewrites the tool suggests for the real-KVM failures; make-kvm.py rewrites loads the written ones', cases: cases.map((c) => ({ ...c, file: c.file ? basename(c.file) : null })) }, null, 1) + '\n');
   console.log(`${cases.length} failing rows: the tool writes ${cases.filter((c) => c.file).length} (predicts accept), refuses ${cases.filter((c) => !c.file).length}`);
+} else if (mode === 'facts') {
+  await facts();
 } else {
-  console.error('usage: evaluate.mjs check|rewrites [--cache DIR]');
+  console.error('usage: evaluate.mjs check|rewrites|facts [--cache DIR]');
   process.exit(2);
+}
+
+/** The cpreg facts of the committed streams, as Markdown tables. */
+async function facts() {
+  const { decodeFile } = await import(join(root, 'dist', 'index.js'));
+  const { regName, idRegisterFields, isIdRegister, hex64 } = await import(join(root, 'dist', 'regs', 'index.js'));
+  const dirs = Object.keys(table.l1);
+  const kernels = ['6.1', '6.12', '7.2'];
+  const qemus = ['7.2', '10.0', '11.1'];
+  const l0 = table.rows[0].source.split('/')[1];
+  const lists = new Map();
+  for (const d of dirs) {
+    for (const f of ['virt-7.2_host_gic3', 'virt-7.2_host_gic3_paused', 'virt-7.2_host_gichost', `virt-${d.split('_q')[1]}_host_gic3`]) {
+      const p = `kvm/${l0}/${d}/${f}.mig.xz`;
+      if (!existsSync(join(samples, p))) continue;
+      const s = await decodeFile(streamFile(p));
+      lists.set(`${d}/${f}`, { ids: s.cpus[0].ids, map: new Map(s.cpus[0].ids.map((id, i) => [id, s.cpus[0].values[i]])), subs: s.cpus[0].subsections?.map((x) => x.name) ?? [] });
+    }
+  }
+  const name = (id) => regName(id, 'kvm') ?? hex64(id);
+  const out = [];
+  out.push(`### cpreg counts (cpu 0; \`-cpu host\`, L0 = ${l0.replace('l0-', 'QEMU ')} \`-cpu max\`)`, '');
+  out.push('| kernel \\\\ QEMU | ' + qemus.join(' | ') + ' |', '|---|' + qemus.map(() => '---|').join(''));
+  for (const k of kernels) {
+    out.push(`| ${k} | ` + qemus.map((q) => {
+      const c = [...lists.entries()].filter(([n]) => n.startsWith(`k${k}_q${q}/`)).map(([n, v]) => `${v.ids.length}`);
+      return [...new Set(c)].join(', ');
+    }).join(' | ') + ' |');
+  }
+  out.push('', 'Every stream of one L1 (virt-7.2 and native machine, GIC v3 and `host`, ran or paused) has the same id list.', '');
+  // ids per kernel (same QEMU 11.1): union over QEMUs to show QEMU-independence
+  const base = (k, q) => lists.get(`k${k}_q${q}/virt-7.2_host_gic3`);
+  const sameAcrossQemu = kernels.every((k) => qemus.every((q) => JSON.stringify(base(k, q)?.ids.map(String)) === JSON.stringify(base(k, '11.1')?.ids.map(String))));
+  out.push(`The id list depends on the kernel only: for each kernel the three QEMU versions save ${sameAcrossQemu ? 'the same ids' : 'DIFFERENT ids (see below)'}.`, '');
+  for (const [a, b] of [['6.1', '6.12'], ['6.12', '7.2'], ['6.1', '7.2']]) {
+    const A = base(a, '11.1'), B = base(b, '11.1');
+    if (!A || !B) continue;
+    const onlyA = A.ids.filter((id) => !B.map.has(id));
+    const onlyB = B.ids.filter((id) => !A.map.has(id));
+    out.push(`#### kernel ${a} → ${b} (QEMU 11.1 streams)`, '');
+    out.push(`Only in ${a} (${onlyA.length}): ${onlyA.map((id) => `\`${name(id)}\``).join(', ') || '—'}`, '');
+    out.push(`Only in ${b} (${onlyB.length}): ${onlyB.map((id) => `${'`'}${name(id)}${'`'} = ${'`'}0x${B.map.get(id).toString(16)}${'`'}`).join(', ') || '—'}`, '');
+    out.push('| register | id | ' + a + ' | ' + b + ' | fields |', '|---|---|---|---|---|');
+    for (const id of A.ids) {
+      const va = A.map.get(id), vb = B.map.get(id);
+      if (vb === undefined || va === vb) continue;
+      const n = name(id);
+      const grp = (id >> 16n) & 0xfffn;
+      const interesting = isIdRegister(id) || grp === 0x11n || grp === 0x14n || grp === 0x16n || /^(CLIDR|CTR|MIDR|REVIDR|MPIDR|PMCR)/.test(n);
+      if (!interesting) continue;
+      const f = idRegisterFields(id, va, vb).map((x) => `${x.field} ${x.a}→${x.b}`).join(', ');
+      out.push(`| \`${n}\` | \`${hex64(id)}\` | \`0x${va.toString(16)}\` | \`0x${vb.toString(16)}\` | ${f} |`);
+    }
+    out.push('');
+  }
+  // firmware pseudo-registers per kernel
+  out.push('#### Firmware pseudo-registers (QEMU 11.1 streams)', '', '| register | ' + kernels.join(' | ') + ' |', '|---|' + kernels.map(() => '---|').join(''));
+  const fw = new Set();
+  for (const k of kernels) for (const id of base(k, '11.1')?.ids ?? []) if (((id >> 16n) & 0xfffn) === 0x14n || ((id >> 16n) & 0xfffn) === 0x16n) fw.add(id);
+  for (const id of [...fw].sort((x, y) => (x < y ? -1 : 1))) {
+    out.push(`| \`${name(id)}\` | ` + kernels.map((k) => { const v = base(k, '11.1')?.map.get(id); return v === undefined ? '—' : `0x${v.toString(16)}`; }).join(' | ') + ' |');
+  }
+  out.push('');
+  // values that differ between QEMU versions on one kernel
+  out.push('#### Same kernel, different QEMU (virt-7.2 streams): registers whose values differ', '');
+  for (const k of kernels) {
+    const diffs = new Set();
+    for (const q of qemus) for (const q2 of qemus) {
+      const A = base(k, q), B = base(k, q2);
+      if (!A || !B || q === q2) continue;
+      for (const id of A.ids) { const vb = B.map.get(id); if (vb !== undefined && vb !== A.map.get(id) && (isIdRegister(id) || ((id >> 16n) & 0xfffn) !== 0x13n)) diffs.add(name(id)); }
+    }
+    out.push(`* kernel ${k}: ${[...diffs].map((n) => `\`${n}\``).join(', ') || 'no ID register or firmware register differs'}`);
+  }
+  out.push('');
+  console.log(out.join('\n'));
 }
