@@ -16,6 +16,8 @@
 //                                            Markdown (counts, ids only in one kernel generation, values
 //                                            that differ: ID registers with fields, cache geometry,
 //                                            firmware pseudo-registers) for FINDINGS.md
+//   node samples/kvm/evaluate.mjs summary    print the load matrix (cause of every refusal) and the
+//                                            check-vs-reality tables as Markdown for FINDINGS.md
 // Options: --cache DIR (default $KVM_CACHE or /work/kvm-cache). Needs `npm run build` and `xz`.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -157,8 +159,10 @@ if (mode === 'check') {
   console.log(`${cases.length} failing rows: the tool writes ${cases.filter((c) => c.file).length} (predicts accept), refuses ${cases.filter((c) => !c.file).length}`);
 } else if (mode === 'facts') {
   await facts();
+} else if (mode === 'summary') {
+  summary();
 } else {
-  console.error('usage: evaluate.mjs check|rewrites|facts [--cache DIR]');
+  console.error('usage: evaluate.mjs check|rewrites|facts|summary [--cache DIR]');
   process.exit(2);
 }
 
@@ -208,9 +212,10 @@ async function facts() {
       if (vb === undefined || va === vb) continue;
       const n = name(id);
       const grp = (id >> 16n) & 0xfffn;
-      const interesting = isIdRegister(id) || grp === 0x11n || grp === 0x14n || grp === 0x16n || /^(CLIDR|CTR|MIDR|REVIDR|MPIDR|PMCR)/.test(n);
+      const interesting = isIdRegister(id) || grp === 0x11n || grp === 0x14n || grp === 0x16n;
       if (!interesting) continue;
-      const f = idRegisterFields(id, va, vb).map((x) => `${x.field} ${x.a}→${x.b}`).join(', ');
+      const psci = (v) => `${v >> 16n}.${v & 0xffffn}`;
+      const f = n === 'PSCI_VERSION' ? `PSCI ${psci(va)} → ${psci(vb)}` : grp === 0x14n || grp === 0x16n ? '' : idRegisterFields(id, va, vb).map((x) => `${x.field} ${x.a}→${x.b}`).join(', ');
       out.push(`| \`${n}\` | \`${hex64(id)}\` | \`0x${va.toString(16)}\` | \`0x${vb.toString(16)}\` | ${f} |`);
     }
     out.push('');
@@ -235,5 +240,67 @@ async function facts() {
     out.push(`* kernel ${k}: ${[...diffs].map((n) => `\`${n}\``).join(', ') || 'no ID register or firmware register differs'}`);
   }
   out.push('');
+  console.log(out.join('\n'));
+}
+
+/** Short cause of a refusal, from QEMU's own lines. */
+function cause(row) {
+  const e = row.stderr;
+  const m = e.map((l) => l.match(/Invalid value (\d+) expecting positive value <= (\d+)/)).find(Boolean);
+  if (m) return `count ${m[1]} > ${m[2]}`;
+  if (e.some((l) => l.includes('Machine type received'))) return 'machine type';
+  if (row.result === 'crash') return `crash (signal ${row.signal})`;
+  const put = e.some((l) => l.startsWith('Failed to put registers after init'));
+  if (put) {
+    const regs = e.filter((l) => l.startsWith('Could not set register'));
+    const unknown = regs.filter((l) => l.includes('unknown to KVM')).length;
+    return `put after init: ${new Set(regs).size} refused${unknown ? ` (${unknown} unknown to KVM)` : ''}`;
+  }
+  const last = e.at(-1) ?? '';
+  if (last.includes('No such file or directory')) return 'unknown subsection (ENOENT)';
+  if (last.includes('Operation not permitted')) return 'cpreg write (EPERM)';
+  if (last.includes('post load hook failed')) return 'post-load (11.1)';
+  return last.slice(0, 60);
+}
+
+function summary() {
+  const hosts = Object.keys(table.l1);
+  const rows = table.rows;
+  const cell = (r) => (r ? (r.result === 'accept' ? '**accept**' : cause(r)) : '—');
+  const out = [];
+  out.push('### virt-7.2 (GICv3) streams: source host (row) → destination host (column)', '');
+  out.push('| source \\\\ dest | ' + hosts.join(' | ') + ' |', '|---|' + hosts.map(() => '---|').join(''));
+  for (const s of hosts) {
+    out.push(`| ${s} | ` + hosts.map((d) => cell(rows.find((r) => r.phase !== 'rewrites' && r.id === `${d}/${s}/virt-7.2_host_gic3`))).join(' | ') + ' |');
+  }
+  out.push('', '### Native machine types (`-M virt`: virt-10.0, virt-11.1), same QEMU, across kernels', '');
+  for (const r of rows.filter((x) => x.phase === 'loads' && !x.case.includes('virt-7.2'))) out.push(`* ${r.id}: ${cell(r)}`);
+  out.push('');
+  const rw = rows.filter((r) => r.phase === 'rewrites');
+  if (rw.length) {
+    out.push('### Loads of rewritten streams', '', '| row | tool predicted | real KVM |', '|---|---|---|');
+    for (const r of rw) out.push(`| ${r.id.replace('rewrite/', '')} | ${r.variant.predicted} | ${cell(r)} |`);
+    out.push('');
+  }
+  const cp = join(here, 'check-vs-kvm.json');
+  if (existsSync(cp)) {
+    const cv = JSON.parse(readFileSync(cp, 'utf8')).rows;
+    const byPhase = (ph) => cv.filter((r) => r.phase === ph);
+    out.push('### `vmstate check` against real KVM', '');
+    out.push('| rows | verdict agrees | "QEMU would print" = QEMU\'s lines | last line agrees |', '|---|---|---|---|');
+    for (const ph of ['saves', 'loads', 'rewrites']) {
+      const x = byPhase(ph);
+      if (!x.length) continue;
+      out.push(`| ${ph} (${x.length}) | ${x.filter((r) => r.check.agrees).length} | ${x.filter((r) => r.check.linesEqual).length} | ${x.filter((r) => r.check.lastLineEqual).length} |`);
+    }
+    out.push('', 'Rows where the verdict or the lines differ (loader = the destination QEMU; 11.1 rows also with `--preset qemu-11.1-host`):', '');
+    out.push('| row | real | check | check + preset | check\'s fatal findings (first) | QEMU\'s last line | check\'s last line |', '|---|---|---|---|---|---|---|');
+    for (const r of cv) {
+      if (r.check.agrees && r.check.linesEqual) continue;
+      const pre = r.checkWithPreset ? r.checkWithPreset.verdict : '';
+      out.push(`| ${r.id} | ${r.result} | ${r.check.verdict}${r.check.agrees ? '' : ' ✗'} | ${pre} | ${(r.check.reasons ?? []).slice(0, 4).join('; ')} | ${(r.stderr.at(-1) ?? '').slice(0, 90)} | ${(r.check.wouldPrint?.at(-1) ?? '').slice(0, 90)} |`);
+    }
+    out.push('');
+  }
   console.log(out.join('\n'));
 }
