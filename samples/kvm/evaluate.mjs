@@ -12,13 +12,20 @@
 //                                            CACHE/rewrites/ and their list to samples/kvm/rewrite-cases.json
 //                                            (then `make-kvm.py rewrites` loads them in their real
 //                                            destinations and `make-kvm.py collect` adds those rows)
+//   node samples/kvm/evaluate.mjs rewrites2  for every rewrite row real KVM still refused, the same rewrite
+//                                            plus adopting the destination's values of every other register
+//                                            whose value differs and that KVM validates (CCSIDR cache
+//                                            geometry, PSCI_VERSION and the other firmware registers):
+//                                            CACHE/rewrites2/ and samples/kvm/rewrite-cases-2.json
+//                                            (`make-kvm.py rewrites --round 2` loads them)
 //   node samples/kvm/evaluate.mjs facts      print the cpreg facts of the committed KVM streams as
 //                                            Markdown (counts, ids only in one kernel generation, values
 //                                            that differ: ID registers with fields, cache geometry,
 //                                            firmware pseudo-registers) for FINDINGS.md
 //   node samples/kvm/evaluate.mjs summary    print the load matrix (cause of every refusal) and the
 //                                            check-vs-reality tables as Markdown for FINDINGS.md
-// Options: --cache DIR (default $KVM_CACHE or /work/kvm-cache). Needs `npm run build` and `xz`.
+// Options: --cache DIR (default $KVM_CACHE or /work/kvm-cache); check: --fresh re-checks every row (by
+// default rows already in check-vs-kvm.json with the same outcome are kept). Needs `npm run build` and `xz`.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, renameSync } from 'node:fs';
@@ -70,19 +77,19 @@ function wouldPrint(text) {
 }
 
 function checkRow(row, extra = []) {
-  const src = row.phase === 'rewrites' ? join(cache, 'rewrites', basename(row.variant.file)) : streamFile(row.source);
+  const src = row.phase === 'rewrites' ? join(cache, row.round === 2 ? 'rewrites2' : 'rewrites', basename(row.variant.file)) : streamFile(row.source);
   const dest = streamFile(row.destSample);
   const loader = LOADER[row.dest.qemu];
   const base = ['check', src, '--dest', dest, '--loader', loader, ...extra];
   const j = run([...base, '--json']);
-  const t = run(base);
   let rep = null;
   try {
     rep = JSON.parse(j.stdout);
   } catch {
     return { error: (j.stderr || j.stdout).trim().split('\n')[0] };
   }
-  const predicted = wouldPrint(t.stdout);
+  // the CLI's own human rendering of the same report (what `vmstate check` prints without --json)
+  const predicted = wouldPrint(renderCheck(rep));
   // QEMU's lines minus the per-register warnings the checker does not list one by one
   const real = row.stderr;
   const realCrash = row.result === 'crash';
@@ -101,9 +108,18 @@ function checkRow(row, extra = []) {
   };
 }
 
+const { renderCheck } = await import(join(root, 'dist', 'report', 'check.js'));
 if (mode === 'check') {
   const out = [];
+  // rows already checked (same id, same QEMU outcome) are kept unless --fresh: the streams are committed
+  const prevPath = join(here, 'check-vs-kvm.json');
+  const prev = !args.includes('--fresh') && existsSync(prevPath) ? new Map(JSON.parse(readFileSync(prevPath, 'utf8')).rows.map((r) => [r.id, r])) : new Map();
   for (const row of table.rows) {
+    const old = prev.get(row.id);
+    if (old && old.result === row.result && JSON.stringify(old.stderr) === JSON.stringify(row.stderr)) {
+      out.push(old);
+      continue;
+    }
     const plainRes = checkRow(row);
     const res = { id: row.id, phase: row.phase, result: row.result, stderr: row.stderr, check: plainRes };
     if (row.dest.qemu === '11.1') res.checkWithPreset = checkRow(row, ['--preset', 'qemu-11.1-host']);
@@ -145,7 +161,7 @@ if (mode === 'check') {
       case: `${row.case} rewritten for ${row.dest.l1}`,
       title: `${row.title}, after \`rewrite ${flags.join(' ')}\``,
       source: row.source,
-      variant: { rewriteOf: row.id, flags, file: basename(file), toolExit: r.status, predicted: written ? 'accept' : 'reject', toolMessage: written ? null : (r.stderr || r.stdout).trim().split('\n').slice(0, 6) , edits: rep?.changes ?? rep?.summary ?? null },
+      variant: { rewriteOf: row.id, flags, file: basename(file), toolExit: r.status, predicted: written ? 'accept' : 'reject', toolMessage: written ? null : (r.stderr || r.stdout).trim().split('\n').slice(0, 6) , edits: rep?.cpus?.[0] ? { removed: rep.cpus[0].removed.map((x) => x.name ?? x.id), changed: rep.cpus[0].changed.map((x) => x.name ?? x.id), droppedSubsections: rep.cpus[0].droppedSubsections, refused: rep.cpus[0].refused } : null },
       dest: { ...row.dest, combo: `${{ '6.1': 'bookworm', '6.12': 'trixie', '7.2': 'sid' }[row.dest.kernel]}_${{ '7.2': 'bookworm', '10.0': 'trixie', '11.1': 'sid' }[row.dest.qemu]}` },
       destSample: row.destSample,
       file: written ? file : null,
@@ -157,12 +173,14 @@ if (mode === 'check') {
   const p = join(here, 'rewrite-cases.json');
   writeFileSync(p, JSON.stringify({ description: 'rewrites the tool suggests for the real-KVM failures; make-kvm.py rewrites loads the written ones', cases: cases.map((c) => ({ ...c, file: c.file ? basename(c.file) : null })) }, null, 1) + '\n');
   console.log(`${cases.length} failing rows: the tool writes ${cases.filter((c) => c.file).length} (predicts accept), refuses ${cases.filter((c) => !c.file).length}`);
+} else if (mode === 'rewrites2') {
+  await rewrites2();
 } else if (mode === 'facts') {
   await facts();
 } else if (mode === 'summary') {
-  summary();
+  await summary();
 } else {
-  console.error('usage: evaluate.mjs check|rewrites|facts|summary [--cache DIR]');
+  console.error('usage: evaluate.mjs check|rewrites|rewrites2|facts|summary [--cache DIR]');
   process.exit(2);
 }
 
@@ -252,9 +270,11 @@ function cause(row) {
   if (row.result === 'crash') return `crash (signal ${row.signal})`;
   const put = e.some((l) => l.startsWith('Failed to put registers after init'));
   if (put) {
-    const regs = e.filter((l) => l.startsWith('Could not set register'));
+    const regs = [...new Set(e.filter((l) => l.startsWith('Could not set register')))];
+    if (!regs.length) return 'put after init (no register named)';
     const unknown = regs.filter((l) => l.includes('unknown to KVM')).length;
-    return `put after init: ${new Set(regs).size} refused${unknown ? ` (${unknown} unknown to KVM)` : ''}`;
+    const parts = [regs.length - unknown && `${regs.length - unknown} value(s) refused`, unknown && `${unknown} unknown to KVM`].filter(Boolean);
+    return `put after init: ${parts.join(', ')}`;
   }
   const last = e.at(-1) ?? '';
   if (last.includes('No such file or directory')) return 'unknown subsection (ENOENT)';
@@ -263,10 +283,42 @@ function cause(row) {
   return last.slice(0, 60);
 }
 
-function summary() {
+/** QEMU 11.1's register text under KVM ("system register op0:3 …", "demuxed reg 60…", "fw reg 0") → KVM id. */
+function qemuRegId(text) {
+  let m = text.match(/^system register op0:(\d+) op1:(\d+) crn:(\d+) crm:(\d+) op2:(\d+)/);
+  if (m) {
+    const [o0, o1, n, mm, o2] = m.slice(1).map(BigInt);
+    return 0x6030000000130000n | (o0 << 14n) | (o1 << 11n) | (n << 7n) | (mm << 3n) | o2;
+  }
+  m = text.match(/^demuxed reg ([0-9a-f]+)/);
+  if (m) return BigInt('0x' + m[1]);
+  m = text.match(/^fw reg (\d+)/);
+  if (m) return 0x6030000000140000n | BigInt(m[1]);
+  m = text.match(/^fw feat reg (\d+)/);
+  if (m) return 0x6030000000160000n | BigInt(m[1]);
+  return null;
+}
+
+/** The registers KVM refused in a row ("Could not set register …"), named, unique, in QEMU's order. */
+function refused(row, regName) {
+  const out = [];
+  for (const l of row.stderr) {
+    const m = l.match(/^Could not set register (.*?)(?:: unknown to KVM| to ([0-9a-f]+) \(is ([0-9a-f]+)\))$/);
+    if (!m) continue;
+    const id = qemuRegId(m[1]);
+    const n = id === null ? m[1] : (regName(id, 'kvm') ?? m[1]);
+    const t = m[2] ? `${n} ${m[2]}→is ${m[3]}` : `${n} unknown`;
+    if (!out.includes(t)) out.push(t);
+  }
+  return out;
+}
+
+async function summary() {
+  const { regName } = await import(join(root, 'dist', 'regs', 'index.js'));
   const hosts = Object.keys(table.l1);
   const rows = table.rows;
   const cell = (r) => (r ? (r.result === 'accept' ? '**accept**' : cause(r)) : '—');
+  const rewriteCell = (r) => (r.result === 'accept' ? '**accept**' : `${cause(r)}${refused(r, regName).length ? ': ' + refused(r, regName).join(', ') : ''}`);
   const out = [];
   out.push('### virt-7.2 (GICv3) streams: source host (row) → destination host (column)', '');
   out.push('| source \\\\ dest | ' + hosts.join(' | ') + ' |', '|---|' + hosts.map(() => '---|').join(''));
@@ -276,10 +328,22 @@ function summary() {
   out.push('', '### Native machine types (`-M virt`: virt-10.0, virt-11.1), same QEMU, across kernels', '');
   for (const r of rows.filter((x) => x.phase === 'loads' && !x.case.includes('virt-7.2'))) out.push(`* ${r.id}: ${cell(r)}`);
   out.push('');
+  out.push('### What KVM refused (QEMU 11.1 destinations, `Could not set register …`, each printed once per attempt)', '');
+  out.push('| source → destination | registers (stream value → destination value, or unknown to KVM) |', '|---|---|');
+  const seenPairs = new Set();
+  for (const r of rows.filter((x) => x.phase === 'loads' && x.dest.qemu === '11.1')) {
+    const src = r.source.split('/')[2].replace(/_q.*/, '');
+    const key = `${src}→k${r.dest.kernel} ${r.case.split('/')[1]}`;
+    const list = refused(r, regName);
+    if (!list.length || seenPairs.has(key + list.join())) continue;
+    seenPairs.add(key + list.join());
+    out.push(`| ${r.id} | ${list.map((x) => `\`${x}\``).join(', ')} |`);
+  }
+  out.push('');
   const rw = rows.filter((r) => r.phase === 'rewrites');
   if (rw.length) {
     out.push('### Loads of rewritten streams', '', '| row | tool predicted | real KVM |', '|---|---|---|');
-    for (const r of rw) out.push(`| ${r.id.replace('rewrite/', '')} | ${r.variant.predicted} | ${cell(r)} |`);
+    for (const r of rw) out.push(`| ${r.id.replace('rewrite/', '')} | ${r.variant.predicted} | ${rewriteCell(r)} |`);
     out.push('');
   }
   const cp = join(here, 'check-vs-kvm.json');
@@ -303,4 +367,52 @@ function summary() {
     out.push('');
   }
   console.log(out.join('\n'));
+}
+
+async function rewrites2() {
+  const { decodeFile } = await import(join(root, 'dist', 'index.js'));
+  const { regName } = await import(join(root, 'dist', 'regs', 'index.js'));
+  const dir = join(cache, 'rewrites2');
+  mkdirSync(dir, { recursive: true });
+  const cases = [];
+  for (const row of table.rows.filter((r) => r.phase === 'rewrites' && (r.round ?? 1) === 1 && r.result !== 'accept')) {
+    const first = join(cache, 'rewrites', row.variant.file);
+    const dest = streamFile(row.destSample);
+    const a = (await decodeFile(first)).cpus[0];
+    const b = (await decodeFile(dest)).cpus[0];
+    const bv = new Map(b.ids.map((id, i) => [id, b.values[i]]));
+    const extra = [];
+    a.ids.forEach((id, i) => {
+      const grp = (id >> 16n) & 0xfffn;
+      const v = bv.get(id);
+      if (v !== undefined && v !== a.values[i] && (grp === 0x11n || grp === 0x14n || grp === 0x16n)) extra.push(regName(id, 'kvm'));
+    });
+    if (!extra.length) {
+      process.stderr.write(`nothing more to adopt: ${row.id}\n`);
+      continue;
+    }
+    const loader = LOADER[row.dest.qemu];
+    const flags = ['--strip-unknown', '--adopt-dest-values', ['id-regs', ...extra].join(','), '--strip-unknown-subsections', '--loader', loader];
+    const id = row.id.replace(/^rewrite\//, 'rewrite2/');
+    const file = join(dir, id.replace(/[/]/g, '__') + '.mig');
+    rmSync(file, { force: true });
+    const r = run(['rewrite', streamFile(row.source), '-o', file, '--dest', dest, ...flags, '--json']);
+    let rep = null;
+    try { rep = JSON.parse(r.stdout); } catch { rep = null; }
+    const written = r.status === 0 && existsSync(file);
+    cases.push({
+      id,
+      case: row.case,
+      title: row.title.replace(/after `rewrite[^`]*`/, `after \`rewrite ${flags.join(' ')}\``),
+      source: row.source,
+      variant: { rewriteOf: row.variant.rewriteOf, round: 2, flags, file: written ? basename(file) : null, toolExit: r.status, predicted: written ? 'accept' : 'reject', toolMessage: written ? null : (r.stderr || r.stdout).trim().split('\n').slice(0, 6), edits: rep?.cpus?.[0] ? { removed: rep.cpus[0].removed.map((x) => x.name ?? x.id), changed: rep.cpus[0].changed.map((x) => x.name ?? x.id), droppedSubsections: rep.cpus[0].droppedSubsections, refused: rep.cpus[0].refused } : null },
+      dest: { ...row.dest, combo: `${{ '6.1': 'bookworm', '6.12': 'trixie', '7.2': 'sid' }[row.dest.kernel]}_${{ '7.2': 'bookworm', '10.0': 'trixie', '11.1': 'sid' }[row.dest.qemu]}` },
+      destSample: row.destSample,
+      file: written ? basename(file) : null,
+      sha256: written ? createHash('sha256').update(readFileSync(file)).digest('hex') : null,
+    });
+    process.stderr.write(`${written ? 'accept ' : 'reject '} ${id} (+${extra.join(',')})\n`);
+  }
+  writeFileSync(join(here, 'rewrite-cases-2.json'), JSON.stringify({ description: 'second rewrite of the rewrites real KVM still refused: also adopt the destination values of the cache geometry and firmware registers', cases }, null, 1) + '\n');
+  console.log(`${cases.length} second rewrites, ${cases.filter((c) => c.file).length} written`);
 }

@@ -5,9 +5,11 @@
                                                     streams, load each back into its own host
   samples/kvm/make-kvm.py loads  [--combo K_U]...   boot every combination again and load the
                                                     other combinations' streams (the plan below)
-  samples/kvm/make-kvm.py rewrites CASES.json [--combo K_U]...
-                                                    load streams rewritten by the tool (see
-                                                    make-rewrites.mjs) into their destinations
+  samples/kvm/make-kvm.py rewrites [--round 1|2] [--combo K_U]...
+                                                    load the streams rewritten by the tool
+                                                    (evaluate.mjs rewrites / rewrites2: the lists
+                                                    rewrite-cases.json / rewrite-cases-2.json) into
+                                                    their real destinations
   samples/kvm/make-kvm.py collect                   write the streams, l1.json files and
                                                     samples/truth/kvm-table.json into the repository
   samples/kvm/make-kvm.py row STREAM --kernel R --userspace R --machine M [--cpu host]
@@ -158,8 +160,13 @@ def do_loads(o):
             boot(o, "loads", c, steps, indir)
 
 
+def cases_file(o, rnd):
+    return o.cases if rnd == 1 else o.cases.replace(".json", "-%d.json" % rnd)
+
+
 def do_rewrites(o):
-    cases = json.load(open(o.cases))
+    cases = json.load(open(cases_file(o, o.round)))
+    phase = "rewrites" if o.round == 1 else "rewrites%d" % o.round
     for c in combos(o.combo):
         mine = [x for x in cases["cases"] if x["dest"]["combo"] == c and x["file"]]
         if not mine:
@@ -168,10 +175,10 @@ def do_rewrites(o):
             steps = []
             for x in mine:
                 f = x["file"]
-                os.link(os.path.join(o.cache, "rewrites", f), os.path.join(indir, f))
+                os.link(os.path.join(o.cache, phase, f), os.path.join(indir, f))
                 steps.append({"id": x["id"], "op": "load", "machine": x["dest"]["machine"], "cpu": "host",
                               "bios": BIOS, "in": "in/" + f, "cont": 2, "case": x["id"]})
-            boot(o, "rewrites", c, steps, indir)
+            boot(o, phase, c, steps, indir)
 
 
 def clean(lines):
@@ -298,7 +305,7 @@ def do_collect(o):
         for s in r["steps"]:
             if s["op"] == "load":
                 table_rows.append(row_of(o, "saves", c, s, envs, sample_of))
-    for phase in ("loads", "rewrites"):
+    for phase in ("loads", "rewrites", "rewrites2"):
         for c in all_c:
             r = results(o, phase, c)
             if r is None or c not in envs:
@@ -307,7 +314,7 @@ def do_collect(o):
                 if phase == "loads":
                     table_rows.append(row_of(o, phase, c, s, envs, sample_of))
                 else:
-                    table_rows.append(rewrite_row(o, c, s, envs, sample_of))
+                    table_rows.append(rewrite_row(o, c, s, envs, 1 if phase == "rewrites" else 2))
     seen = set()
     table_rows = [x for x in table_rows if not (x["id"] in seen or seen.add(x["id"]))]
     table = {
@@ -331,8 +338,8 @@ def do_collect(o):
     print("make-kvm: %d rows -> %s" % (len(table_rows), p), file=sys.stderr)
 
 
-def rewrite_row(o, dest, step, envs, sample_of):
-    case = next(x for x in json.load(open(o.cases))["cases"] if x["id"] == step["case"])
+def rewrite_row(o, dest, step, envs, rnd):
+    case = next(x for x in json.load(open(cases_file(o, rnd)))["cases"] if x["id"] == step["case"])
     kd, ud = dest.split("_")
     return {
         "id": case["id"],
@@ -349,6 +356,7 @@ def rewrite_row(o, dest, step, envs, sample_of):
         "stderr": clean(step.get("stderr", [])),
         "afterCont": step.get("afterCont"),
         "phase": "rewrites",
+        "round": rnd,
         "variantSha256": step.get("sha256"),
     }
 
@@ -364,8 +372,10 @@ def main(argv):
         s.add_argument("--force", action="store_true")
         if name in ("saves", "loads", "rewrites"):
             s.add_argument("--combo", action="append")
+        if name == "rewrites":
+            s.add_argument("--round", type=int, default=1, help="1: rewrite-cases.json, 2: rewrite-cases-2.json")
         if name in ("rewrites", "collect"):
-            s.add_argument("cases", nargs="?" if name == "collect" else None,
+            s.add_argument("cases", nargs="?",
                            default=os.path.join(HERE, "rewrite-cases.json"))
         if name == "row":
             s.add_argument("stream")
