@@ -216,6 +216,17 @@ async function facts() {
   const base = (k, q) => lists.get(`k${k}_q${q}/virt-7.2_host_gic3`);
   const sameAcrossQemu = kernels.every((k) => qemus.every((q) => JSON.stringify(base(k, q)?.ids.map(String)) === JSON.stringify(base(k, '11.1')?.ids.map(String))));
   out.push(`The id list depends on the kernel only: for each kernel the three QEMU versions save ${sameAcrossQemu ? 'the same ids' : 'DIFFERENT ids (see below)'}.`, '');
+  const l61 = base('6.1', '11.1');
+  if (l61) {
+    const groups = new Map();
+    for (const id of l61.ids) {
+      const g = { 0x11n: 'CCSIDR (demux)', 0x13n: 'system registers', 0x14n: 'firmware', 0x16n: 'firmware feature bitmaps' }[(id >> 16n) & 0xfffn] ?? 'other';
+      groups.set(g, [...(groups.get(g) ?? []), name(id)]);
+    }
+    out.push(`The kernel 6.1 list (${l61.ids.length} ids, in stream order; 6.12 and 7.2 add the ids listed below and drop none):`, '');
+    for (const [g, names] of groups) out.push(`* ${g} (${names.length}): ${names.join(', ')}`);
+    out.push('');
+  }
   for (const [a, b] of [['6.1', '6.12'], ['6.12', '7.2'], ['6.1', '7.2']]) {
     const A = base(a, '11.1'), B = base(b, '11.1');
     if (!A || !B) continue;
