@@ -157,6 +157,19 @@ describe('real KVM load table (samples/truth/kvm-table.json)', () => {
     expect(self.filter((r) => r.result !== 'accept').map((r) => r.id)).toEqual([]);
   });
 
+  it('every rewrite row is a stream listed in the rewrite case files, with the SHA-256 the destination loaded', () => {
+    const cases = new Map<string, { sha256: string; variant: { flags: string[] } }>();
+    for (const f of ['rewrite-cases.json', 'rewrite-cases-2.json']) {
+      for (const c of JSON.parse(readFileSync(join(KVM_DIR, f), 'utf8')).cases) cases.set(c.id, c);
+    }
+    const rw = rows.filter((r) => r.phase === 'rewrites') as unknown as { id: string; variantSha256: string; variant: { flags: string[] } }[];
+    expect(rw.length).toBeGreaterThan(0);
+    for (const r of rw) {
+      expect(cases.get(r.id)?.sha256, r.id).toBe(r.variantSha256);
+      expect(r.variant.flags).toEqual(cases.get(r.id)?.variant.flags);
+    }
+  });
+
   it('covers every kernel pair with the same QEMU, both directions', () => {
     const seen = new Set(
       rows

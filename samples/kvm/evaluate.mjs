@@ -340,7 +340,7 @@ async function summary() {
   for (const r of rows.filter((x) => x.phase === 'loads' && !x.case.includes('virt-7.2'))) out.push(`* ${r.id}: ${cell(r)}`);
   out.push('');
   out.push('### What KVM refused (QEMU 11.1 destinations, `Could not set register …`, each printed once per attempt)', '');
-  out.push('| source → destination | registers (stream value → destination value, or unknown to KVM) |', '|---|---|');
+  out.push('| row (destination/source/stream) | registers (stream value → destination value, or unknown to KVM) |', '|---|---|');
   const seenPairs = new Set();
   for (const r of rows.filter((x) => x.phase === 'loads' && x.dest.qemu === '11.1')) {
     const src = r.source.split('/')[2].replace(/_q.*/, '');
@@ -353,8 +353,8 @@ async function summary() {
   out.push('');
   const rw = rows.filter((r) => r.phase === 'rewrites');
   if (rw.length) {
-    out.push('### Loads of rewritten streams', '', '| row | tool predicted | real KVM |', '|---|---|---|');
-    for (const r of rw) out.push(`| ${r.id.replace('rewrite/', '')} | ${r.variant.predicted} | ${rewriteCell(r)} |`);
+    out.push('### Loads of rewritten streams (round 1: the tool\'s suggestion; round 2: + CCSIDR, PSCI_VERSION)', '', '| row (destination/source/stream) | round | tool predicted | real KVM |', '|---|---|---|---|');
+    for (const r of rw) out.push(`| ${r.id.replace(/^rewrite2?\//, '')} | ${r.round ?? 1} | ${r.variant.predicted} | ${rewriteCell(r)} |`);
     out.push('');
   }
   const cp = join(here, 'check-vs-kvm.json');
