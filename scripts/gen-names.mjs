@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-// Builds src/regs/names.generated.ts from the shared register-name tables.
+// Builds src/regs/names.generated.ts from the shared register-name tables, and
+// src/regs/fields.generated.ts from the ID-register field table in src/regs/data/.
 //
 //   node scripts/gen-names.mjs            (reads ../shared/data relative to the repo root)
 //   VMSTATE_SHARED=/path node scripts/gen-names.mjs   (reads /path/data, or /path if it holds the TSVs)
@@ -233,3 +234,53 @@ console.log(
   `wrote ${target}: ${a64Rows.length} AArch64, ${kvmTimerRows.length} KVM timer, ${a32Rows.length} AArch32 ` +
     `(+${secureRows.length} Secure-only), ${pseudoRows.length} pseudo`,
 );
+
+// ----------------------------------------------------------------- ID-register fields
+// src/regs/data/arm64-id-fields.tsv: one row per named field (Linux `arch/arm64/tools/sysreg`,
+// plus the Arm ARM for the registers that file does not describe); see src/regs/data/README.md.
+const fieldRows = readTsv(join(repoRoot, 'src', 'regs', 'data'), 'arm64-id-fields.tsv');
+const fieldRegs = new Map();
+for (const r of fieldRows) {
+  const key = sysKey(int(r.op0), int(r.op1), int(r.crn), int(r.crm), int(r.op2));
+  const msb = int(r.msb);
+  const lsb = int(r.lsb);
+  if (msb < lsb || msb > 63) throw new Error(`bad bit range ${r.msb}:${r.lsb} in ${r.register}.${r.field}`);
+  if (!['U', 'S', 'E', 'F'].includes(r.kind)) throw new Error(`bad kind ${r.kind} in ${r.register}.${r.field}`);
+  let reg = fieldRegs.get(key);
+  if (!reg) fieldRegs.set(key, (reg = { name: r.register, fields: [], mask: 0n }));
+  if (reg.name !== r.register) throw new Error(`two registers at one encoding: ${reg.name}, ${r.register}`);
+  const mask = ((1n << BigInt(msb - lsb + 1)) - 1n) << BigInt(lsb);
+  if (reg.mask & mask) throw new Error(`overlapping fields in ${r.register}: ${r.field}`);
+  reg.mask |= mask;
+  reg.fields.push([r.field, lsb, msb - lsb + 1, r.kind]);
+}
+const fieldOut = `// GENERATED FILE — do not edit. Re-create with \`node scripts/gen-names.mjs\`.
+// Source: src/regs/data/arm64-id-fields.tsv (${fieldRows.length} rows; see src/regs/data/README.md).
+
+/**
+ * How a field's values compare, as Linux's sysreg file declares it: \`U\` unsigned (a higher value
+ * adds to a lower one), \`S\` signed (0b1111 = not implemented), \`E\` an enumeration without an
+ * order, \`F\` a plain value (counts, sizes, IMPLEMENTATION DEFINED).
+ */
+export type FieldKind = 'U' | 'S' | 'E' | 'F';
+
+/** A named field: name, lowest bit, width in bits, kind. */
+export type FieldRow = readonly [name: string, lsb: number, width: number, kind: FieldKind];
+
+/**
+ * Field layouts of the identification registers, keyed like the AArch64 sysreg names
+ * (op0<<14 | op1<<11 | CRn<<7 | CRm<<3 | op2), highest field first.
+ */
+export const ID_REGISTER_FIELDS: readonly (readonly [key: number, register: string, fields: readonly FieldRow[]])[] = [
+${[...fieldRegs.entries()]
+  .sort((a, b) => a[0] - b[0])
+  .map(
+    ([k, r]) =>
+      `  [${hex(k, 4)}, ${str(r.name)}, [${r.fields.map(([n, l, w, kd]) => `[${str(n)}, ${l}, ${w}, ${str(kd)}]`).join(', ')}]],`,
+  )
+  .join('\n')}
+];
+`;
+const fieldTarget = join(repoRoot, 'src', 'regs', 'fields.generated.ts');
+writeFileSync(fieldTarget, fieldOut);
+console.log(`wrote ${fieldTarget}: ${fieldRegs.size} registers, ${fieldRows.length} fields`);
