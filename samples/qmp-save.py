@@ -29,6 +29,30 @@ Stdlib only (Python >= 3.8). Two sub-commands:
         object instead ({"verdict", "exit_code", "signal", "status",
         "stderr": [lines], "reason"}).
 
+Running guests, devices, file: migration (both sub-commands unless noted):
+  --run S        (save) `cont` the guest, let it run S seconds, `stop` it, then
+                 migrate: the stream holds the state of a guest that ran
+  --console FILE (save) add `-serial file:...` and copy the guest's console
+                 output to FILE (proof that the firmware ran)
+  --blank NAME=SIZE
+                 create a blank (sparse) file NAME of SIZE bytes (K/M suffix
+                 allowed) in the scratch directory, e.g. a disk image; the
+                 string @SCRATCH@ in the extra QEMU arguments is replaced by the
+                 scratch directory as QEMU sees it (inside the chroot)
+  --stage FILE   (repeatable) copy a host file into the scratch directory, where
+                 QEMU finds it as @SCRATCH@/<its base name> (e.g. one firmware
+                 build used by every QEMU version)
+  --file         migrate through `file:PATH` instead of `exec:cat`: save runs
+                 `migrate {"uri": "file:..."}`, load starts QEMU with
+                 `-incoming defer` and runs `migrate-incoming {"uri": "file:..."}`
+  --capability NAME
+                 (repeatable) migrate-set-capabilities NAME=true before the
+                 migration (e.g. mapped-ram, multifd); a load must use the same
+  --parameter NAME=VALUE
+                 (repeatable) migrate-set-parameters NAME=VALUE (integers and
+                 true/false are sent as JSON numbers/booleans), e.g.
+                 multifd-channels=2, direct-io=false
+
 Common options:
   --chroot DIR   run QEMU as `chroot DIR qemu-system-aarch64 ...` (e.g. a
                  debootstrapped Debian tree with a newer QEMU).  Scratch files
@@ -134,6 +158,16 @@ class Qemu:
         os.chmod(self.scratch, 0o755)
         self.proc = None
         self.errf = None
+        for spec in getattr(opts, "blank", None) or []:
+            name, size = parse_blank(spec)
+            with open(self.scratch_file(name), "wb") as f:
+                f.truncate(size)
+            os.chmod(self.scratch_file(name), 0o644)
+        for src in getattr(opts, "stage", None) or []:
+            dst = self.scratch_file(os.path.basename(src))
+            shutil.copyfile(src, dst)
+            os.chmod(dst, 0o644)
+        self.extra = [a.replace("@SCRATCH@", self.inner(self.scratch)) for a in extra]
 
     def inner(self, host_path):
         """Path of a scratch file as QEMU sees it."""
@@ -217,20 +251,79 @@ class Qemu:
         shutil.rmtree(self.scratch, ignore_errors=True)
 
 
+def parse_blank(spec):
+    """NAME=SIZE (SIZE in bytes, or with a K/M/G suffix) -> (name, bytes)."""
+    name, sep, size = spec.partition("=")
+    if not sep or not name or "/" in name:
+        raise HarnessError("bad --blank %r (want NAME=SIZE)" % spec)
+    mult = {"K": 1 << 10, "M": 1 << 20, "G": 1 << 30}.get(size[-1:].upper(), 1)
+    digits = size[:-1] if mult > 1 else size
+    if not digits.isdigit():
+        raise HarnessError("bad --blank size %r" % size)
+    return name, int(digits) * mult
+
+
+def parse_parameter(spec):
+    """NAME=VALUE -> (name, JSON value): integers and true/false keep their type."""
+    name, sep, value = spec.partition("=")
+    if not sep or not name:
+        raise HarnessError("bad --parameter %r (want NAME=VALUE)" % spec)
+    if value in ("true", "false"):
+        return name, value == "true"
+    if value.lstrip("-").isdigit():
+        return name, int(value)
+    return name, value
+
+
+def set_migration_options(qmp, opts):
+    """Capabilities and parameters, in QEMU's order: capabilities first."""
+    caps = getattr(opts, "capability", None) or []
+    if caps:
+        qmp.cmd("migrate-set-capabilities",
+                {"capabilities": [{"capability": c, "state": True} for c in caps]})
+    params = dict(parse_parameter(p) for p in (getattr(opts, "parameter", None) or []))
+    if params:
+        qmp.cmd("migrate-set-parameters", params)
+
+
+def move_out(src, dst):
+    """Rename src to dst; across file systems copy with holes kept (mapped-ram files are sparse)."""
+    try:
+        os.rename(src, dst)
+    except OSError:
+        subprocess.run(["cp", "--sparse=always", src, dst], check=True)
+        os.unlink(src)
+
+
 def do_save(opts, extra):
     deadline = time.monotonic() + opts.timeout
     out = os.path.abspath(opts.out)
     q = Qemu(opts, extra)
     qmp = None
     try:
-        sock = q.start([])
+        more = []
+        console = q.scratch_file("console.log")
+        if opts.console:
+            more += ["-serial", "file:%s" % q.inner(console)]
+        sock = q.start(more)
         qmp = q.connect(sock, deadline)
         if qmp is None:
             raise HarnessError("QEMU exited (rc=%s) before QMP was reachable" % q.proc.returncode)
+        if opts.run:
+            qmp.cmd("cont")
+            time.sleep(opts.run)
+            qmp.cmd("stop")
+            st = qmp.cmd("query-status")
+            if st.get("running") or st.get("status") != "paused":
+                raise HarnessError("guest did not stop: %r" % (st,))
         if opts.max_bandwidth:
             qmp.cmd("migrate-set-parameters", {"max-bandwidth": int(opts.max_bandwidth)})
+        set_migration_options(qmp, opts)
         tmp_stream = q.scratch_file("stream.mig")
-        qmp.cmd("migrate", {"uri": "exec:cat > %s" % shlex.quote(q.inner(tmp_stream))})
+        if opts.file:
+            qmp.cmd("migrate", {"uri": "file:%s" % q.inner(tmp_stream)})
+        else:
+            qmp.cmd("migrate", {"uri": "exec:cat > %s" % shlex.quote(q.inner(tmp_stream))})
         while True:
             info = qmp.cmd("query-migrate")
             st = info.get("status")
@@ -254,9 +347,11 @@ def do_save(opts, extra):
                 raise HarnessError("output does not start with QEVM")
         os.makedirs(os.path.dirname(out) or ".", exist_ok=True)
         part = out + ".part"
-        shutil.move(tmp_stream, part)
+        move_out(tmp_stream, part)
         os.chmod(part, 0o644)
         os.replace(part, out)
+        if opts.console:
+            shutil.copyfile(console, opts.console)
         for line in q.stderr_lines():
             print("qemu: " + line, file=sys.stderr)
         print("%s %d bytes" % (out, os.path.getsize(out)), file=sys.stderr)
@@ -293,13 +388,21 @@ def do_load(opts, extra):
             inpath = q.inner(staged)
         else:
             inpath = src
-        sock = q.start(["-incoming", "exec:cat %s" % shlex.quote(inpath)])
+        if opts.file:
+            sock = q.start(["-incoming", "defer"])
+        else:
+            sock = q.start(["-incoming", "exec:cat %s" % shlex.quote(inpath)])
         try:
             qmp = q.connect(sock, deadline)
         except HarnessError as e:
             if q.proc.poll() is None:
                 raise
             qmp = None
+        if opts.file:
+            if qmp is None:
+                raise HarnessError("QEMU exited (rc=%s) before QMP was reachable" % q.proc.returncode)
+            set_migration_options(qmp, opts)
+            qmp.cmd("migrate-incoming", {"uri": "file:%s" % inpath})
         while True:
             rc = q.proc.poll()
             if rc is not None:
@@ -397,16 +500,36 @@ def main(argv):
         s.add_argument("--chroot", default=None)
         s.add_argument("--qemu", default="qemu-system-aarch64")
         s.add_argument("--timeout", type=float, default=120.0)
+        s.add_argument("--blank", action="append", default=[], metavar="NAME=SIZE")
+        s.add_argument("--stage", action="append", default=[], metavar="FILE")
+        s.add_argument("--file", action="store_true", help="file: migration instead of exec:")
+        s.add_argument("--capability", action="append", default=[], metavar="NAME")
+        s.add_argument("--parameter", action="append", default=[], metavar="NAME=VALUE")
         if name == "save":
             s.add_argument("-o", "--out", required=True)
             s.add_argument("--max-bandwidth", default=None,
                            help="bytes/s for migrate-set-parameters (default: QEMU's default)")
+            s.add_argument("--run", type=float, default=0.0, metavar="S",
+                           help="cont, run S seconds, stop, then migrate")
+            s.add_argument("--console", default=None, metavar="FILE",
+                           help="copy the guest's serial console output to FILE")
         else:
             s.add_argument("-i", "--input", required=True)
             s.add_argument("--json", action="store_true")
     opts = p.parse_args(argv)
     if opts.chroot and not os.path.isdir(opts.chroot):
         print("qmp-save: no such chroot: %s" % opts.chroot, file=sys.stderr)
+        return 2
+    try:
+        for spec in opts.blank:
+            parse_blank(spec)
+        for spec in opts.parameter:
+            parse_parameter(spec)
+        for src in opts.stage:
+            if not os.path.isfile(src):
+                raise HarnessError("--stage: no such file: %s" % src)
+    except HarnessError as e:
+        print("qmp-save: %s" % e, file=sys.stderr)
         return 2
     if opts.mode == "save":
         return do_save(opts, extra)

@@ -1,0 +1,239 @@
+/**
+ * Streams of guests that ran, with devices (samples/devices/, unpacked from its xz archives into a
+ * scratch directory): every stream decodes, its state dump is byte for byte what QEMU's analyser
+ * printed for it (where the analyser reads it), it round-trips unchanged through rewrite, and its
+ * cpreg arrays are those the independent byte-pattern reader finds. The mapped-ram streams and the
+ * libvirt sparse image are refused with a typed "unsupported" error naming the byte and section.
+ * The load table is checked for consistency with the samples (its outcomes are real QEMU's).
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { createReadStream, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { decodeFile, rewriteFile } from '../src/api.js';
+import { inspectReport } from '../src/report/inspect.js';
+import { regsReport } from '../src/report/regs.js';
+import { stateReport } from '../src/report/dump.js';
+import { analyserJson } from '../src/stream/json-writer.js';
+import { vmstate } from './helpers/cli.js';
+import { SAMPLES_DIR } from './helpers/samples.js';
+import { minimalCpregs } from './helpers/minimal-cpregs.js';
+
+const DEVICES = join(SAMPLES_DIR, 'devices');
+const readJson = (p: string) => JSON.parse(readFileSync(p, 'utf8'));
+
+interface Sample {
+  file: string;
+  qemu: string;
+  machineType: string;
+  config: string | null;
+  kind: string;
+  archive: string;
+  bytes: number;
+  sha256: string;
+}
+const manifest: Sample[] = readJson(join(DEVICES, 'manifest.json')).samples;
+const configs: { id: string; smp: number; cpu: string }[] = readJson(join(DEVICES, 'configs.json')).configs;
+const analyser: Map<string, { analyser: string; analyserSha256: string | null; analyserError: string | null }> = new Map(
+  readJson(join(DEVICES, 'analyser.json')).samples.map((d: { file: string }) => [d.file, d]),
+);
+const streams = manifest.filter((s) => s.kind === 'stream');
+const mappedRam = manifest.filter((s) => s.kind !== 'stream');
+
+let root = '';
+/** Where a manifest file is once unpacked (`devices/qemu-7.2/x.mig` → `<scratch>/qemu-7.2/x.mig`). */
+const unpacked = (file: string) => join(root, file.slice('devices/'.length));
+
+function sha256File(path: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const h = createHash('sha256');
+    createReadStream(path)
+      .on('data', (d) => h.update(d))
+      .on('end', () => resolve(h.digest('hex')))
+      .on('error', reject);
+  });
+}
+
+beforeAll(() => {
+  root = mkdtempSync(join(tmpdir(), 'vmstate-devices-'));
+  // GNU tar restores the holes of the sparse mapped-ram members; xz does the decompression.
+  for (const a of new Set(manifest.map((s) => s.archive))) execFileSync('tar', ['-xJf', join(DEVICES, `${a}.tar.xz`), '-C', root]);
+});
+afterAll(() => {
+  if (root) rmSync(root, { recursive: true, force: true });
+});
+
+describe('the archives', () => {
+  it('hold every sample of the manifest, byte for byte, and nothing else', async () => {
+    for (const s of manifest) expect(await sha256File(unpacked(s.file)), s.file).toBe(s.sha256);
+    const files = readdirSync(root, { recursive: true, withFileTypes: true }).filter((d) => d.isFile());
+    const known = new Set(manifest.map((s) => unpacked(s.file)));
+    const extra = files.map((d) => join(d.parentPath, d.name)).filter((p) => !known.has(p) && !/\.(console\.txt|json)$/.test(p));
+    expect(extra).toEqual([]);
+  });
+
+  it('cover each guest configuration on QEMU 7.2, 10.0 and 11.1 with machine type virt-7.2', () => {
+    for (const c of configs) {
+      for (const q of ['7.2', '10.0', '11.1']) {
+        expect(streams.some((s) => s.config === c.id && s.qemu === q && s.machineType === 'virt-7.2'), `${c.id} on ${q}`).toBe(true);
+      }
+    }
+  });
+});
+
+describe('every device stream decodes like QEMU reads it', () => {
+  for (const s of streams) {
+    it(`${s.file}: inspect, regs and dump; the dump equals QEMU's analyser`, async () => {
+      const path = unpacked(s.file);
+      const d = await decodeFile(path, { collectState: true });
+      const smp = configs.find((c) => c.id === s.config)!.smp;
+      expect(d.cpus.length).toBe(smp);
+      // The independent reader finds the same cpreg arrays in the bytes.
+      const minimal = minimalCpregs(readFileSync(path));
+      expect(minimal.map((m) => m.ids)).toEqual(d.cpus.map((c) => c.ids));
+      expect(minimal.map((m) => m.values)).toEqual(d.cpus.map((c) => c.values));
+      const ins = inspectReport(path, d);
+      expect(ins.machine).toBe(s.machineType);
+      expect(ins.cpus.map((c) => c.cpregs)).toEqual(d.cpus.map((c) => c.count));
+      const regs = regsReport(d.cpus);
+      expect(regs.cpus.map((c) => c.registers.length)).toEqual(d.cpus.map((c) => c.count));
+      const dump = analyserJson(stateReport(d)) + '\n';
+      const a = analyser.get(s.file)!;
+      if (a.analyser === 'ok') {
+        expect(createHash('sha256').update(dump).digest('hex')).toBe(a.analyserSha256);
+      } else {
+        // QEMU's analyser cannot read 7.2 aarch64 streams (test/golden/ANALYSER.md).
+        expect(s.qemu).toBe('7.2');
+        expect(a.analyserError).toBe('Exception: Unknown section type: 5');
+        expect(Object.keys(JSON.parse(dump)).filter((k) => k.startsWith('cpu (')).length).toBe(smp);
+      }
+    });
+
+    it(`${s.file}: rewrite without edits writes the same bytes`, async () => {
+      const out = join(root, 'roundtrip.mig');
+      await rewriteFile(unpacked(s.file), out);
+      expect(await sha256File(out)).toBe(s.sha256);
+      rmSync(out);
+    });
+  }
+
+  // The commands themselves on one stream per QEMU version and firmware.
+  const picks = ['qemu-7.2/virt-7.2_a57-virtio-mmio', 'qemu-10.0/virt-7.2_max-virtio-pci', 'qemu-11.1/virt-7.2_max-edk2-virtio-pci'];
+  for (const name of picks) {
+    it(`vmstate inspect, regs, dump and rewrite on ${name}`, async () => {
+      const path = unpacked(`devices/${name}.mig`);
+      for (const cmd of ['inspect', 'regs', 'dump']) {
+        const r = vmstate([cmd, path, '--json']);
+        expect(r.code, `${cmd}: ${r.stderr}`).toBe(0);
+        expect(() => JSON.parse(r.stdout)).not.toThrow();
+      }
+      const out = join(root, 'cli-roundtrip.mig');
+      const r = vmstate(['rewrite', path, '-o', out]);
+      expect(r.code, r.stderr).toBe(0);
+      expect(await sha256File(out)).toBe(manifest.find((s) => s.file === `devices/${name}.mig`)!.sha256);
+      rmSync(out);
+    });
+  }
+});
+
+describe('mapped-ram streams and the libvirt sparse image are refused, typed, with nothing written', () => {
+  for (const s of mappedRam) {
+    it(s.file, () => {
+      const path = unpacked(s.file);
+      const dest = unpacked('devices/qemu-11.1/virt-7.2_max-gicv3-its.mig');
+      const expected =
+        s.kind === 'libvirt-sparse'
+          ? /libvirt save image with a sparse stream is not supported .*mapped-ram.* \(at byte 28, in libvirt save header\)/
+          : /mapped-ram streams are not supported \(at byte 125, in ram \(instance 0, section 1\)\)/;
+      for (const args of [['inspect', path], ['regs', path], ['dump', path], ['check', path, '--dest', dest]]) {
+        const r = vmstate(args);
+        expect(r.code, args[0]).toBe(2);
+        expect(r.stderr).toMatch(expected);
+        expect(r.stdout).toBe('');
+      }
+      const out = join(root, 'refused.mig');
+      const r = vmstate(['rewrite', path, '-o', out]);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toMatch(expected);
+      expect(existsSync(out)).toBe(false);
+      expect(readdirSync(root).filter((f) => f.startsWith('refused'))).toEqual([]);
+    });
+  }
+});
+
+describe("mapped-ram facts agree with QEMU's analyser", () => {
+  for (const s of mappedRam.filter((m) => m.kind !== 'libvirt-sparse')) {
+    it(s.file, () => {
+      const golden = join(import.meta.dirname, 'golden', 'mapped-ram', s.file.slice('devices/'.length).replace(/\.mig$/, '.state.json'));
+      const text = readFileSync(golden);
+      expect(createHash('sha256').update(text).digest('hex')).toBe(analyser.get(s.file)!.analyserSha256);
+      // The blocks the manifest's layout lists are the RAM blocks the analyser read, with their sizes.
+      const ram = JSON.parse(text.toString('utf8'))['ram (1)']['section sizes'];
+      const layout = (s as Sample & { mappedRam: { blocks: { block: string; usedLength: number }[] } }).mappedRam;
+      expect(layout.blocks.map((b) => [b.block, '0x' + b.usedLength.toString(16).padStart(16, '0')])).toEqual(Object.entries(ram));
+    });
+  }
+});
+
+describe('the device load table', () => {
+  const table = readJson(join(SAMPLES_DIR, 'truth', 'devices-table.json'));
+  const byFile = new Map(manifest.map((s) => [s.file, s]));
+  const rows: {
+    id: string;
+    kind: string;
+    config: string;
+    source: string;
+    dest: { qemu: string; machineType: string; incoming: string };
+    destSample: string | null;
+    result: string | null;
+    stderr: string[];
+    rewrite?: { of: string };
+    edit?: { of: string };
+  }[] = table.rows;
+
+  it('lists unique rows whose streams and destination samples are samples of the manifest', () => {
+    expect(new Set(rows.map((r) => r.id)).size).toBe(rows.length);
+    for (const r of rows) {
+      const src = byFile.get(r.source);
+      expect(src, r.id).toBeDefined();
+      expect(src!.config).toBe(r.config);
+      if (r.destSample === null) continue;
+      // The destination sample was saved by the destination itself: same QEMU, machine type, guest.
+      const dst = byFile.get(r.destSample)!;
+      expect([dst.qemu, dst.machineType, dst.config, dst.kind], r.id).toEqual([r.dest.qemu, r.dest.machineType, r.config, 'stream']);
+    }
+  });
+
+  it('records real outcomes: accept without messages, reject with QEMU\'s last line, crash by a signal', () => {
+    for (const r of rows) {
+      if (r.result === null) {
+        expect(r.kind, r.id).toBe('rewrite'); // nothing written even with --force
+        continue;
+      }
+      expect(['accept', 'reject', 'crash']).toContain(r.result);
+      const errors = r.stderr.filter((l) => !l.startsWith('warning:'));
+      if (r.result === 'accept') expect(errors, r.id).toEqual([]);
+      if (r.result === 'reject') expect(errors.at(-1), r.id).toMatch(/^load of migration failed: /);
+      if (r.result === 'crash') expect(errors.join('\n'), r.id).toMatch(/Assertion .* failed/);
+    }
+  });
+
+  it('holds at least 60 real loads of unmodified streams, every stream into its own QEMU accepted', () => {
+    const loads = rows.filter((r) => r.kind === 'load');
+    expect(loads.length).toBeGreaterThanOrEqual(60);
+    for (const s of streams) {
+      const own = loads.filter((r) => r.source === s.file && r.dest.qemu === s.qemu && r.dest.machineType === s.machineType);
+      expect(own.map((r) => r.result), s.file).toEqual(['accept']);
+    }
+  });
+
+  it('names the row each rewrite and edit came from', () => {
+    const ids = new Set(rows.map((r) => r.id));
+    for (const r of rows) {
+      if (r.kind === 'rewrite') expect(ids.has(r.rewrite!.of), r.id).toBe(true);
+      if (r.kind === 'edit') expect(ids.has(r.edit!.of), r.id).toBe(true);
+    }
+  });
+});
