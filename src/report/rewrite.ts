@@ -7,7 +7,7 @@ import { PLAIN, type RenderOptions } from '../cli/format.js';
 export function renderRewrite(r: RewriteReport, o: RenderOptions = {}): string {
   const st = o.style ?? PLAIN;
   const out: string[] = [];
-  const verb = r.dryRun ? 'would' : 'did';
+  const verb = r.written ? 'did' : 'would';
   for (const c of r.cpus) {
     const n = c.removed.length + c.changed.length + c.droppedSubsections.length;
     out.push(`cpu ${c.instance}: ${c.countBefore} → ${c.countAfter} registers${n ? '' : ' (unchanged)'}`);
@@ -20,6 +20,8 @@ export function renderRewrite(r: RewriteReport, o: RenderOptions = {}): string {
     for (const x of c.refused) out.push(`  ${st.bad('REFUSED')} ${x.name ?? '?'} ${x.id} = ${x.value}: ${x.reason}`);
   }
   if (r.written) out.push(`wrote ${r.output}`);
-  if (r.check) out.push('predicted on the destination:', renderCheck(r.check, o).replace(/^/gm, '  '));
+  // Refused for the destination's verdict: only what blocks it, as `check` shows it.
+  const refused = !r.written && !r.dryRun && r.check?.verdict === 'reject';
+  if (r.check) out.push(refused ? 'the destination would still reject the result:' : 'predicted on the destination:', renderCheck(r.check, { ...o, fatalOnly: refused }).replace(/^/gm, '  '));
   return out.join('\n');
 }

@@ -5,11 +5,12 @@
 import { decodeFile, rewriteFile } from '../api.js';
 import type { DecodeLimits, DecodedStream } from '../stream/decode.js';
 import { combinePolicies, type Policy } from '../policy/index.js';
-import { lookupRegs, type Accel } from '../regs/index.js';
+import type { Accel } from '../regs/index.js';
 import type { LoadedDestination } from '../destination/load.js';
 import type { CheckReport } from '../report/check.js';
-import { RefusalError, UsageError } from '../wire/errors.js';
+import { RefusalError } from '../wire/errors.js';
 import { applyPlan, planCpu, type CpuPlan, type PlanOptions } from './plan.js';
+import { checkRewriteRequest, registerQueries, resolveQueries } from './request.js';
 
 /** Version of the `rewrite --json` shape. */
 export const REWRITE_SCHEMA = 'vmstate/rewrite/1';
@@ -30,9 +31,19 @@ export interface RewriteRequest {
   stripUnknownSubsections?: boolean;
   stripSubsections?: string[];
   force?: boolean;
+  /** Refuse (nothing written) when a `--strip`, `--adopt-dest-values` or `--strip-subsection` name matches nothing in the stream. */
+  strictEdits?: boolean;
   loader?: string;
   accel?: Accel;
   limits?: Partial<DecodeLimits>;
+}
+
+/** A named edit that found nothing to act on: no vCPU has the register or subsection. */
+export interface UnmatchedEdit {
+  /** `--strip`, `--adopt-dest-values` or `--strip-subsection`. */
+  option: string;
+  /** The name or id as given. */
+  value: string;
 }
 
 /** The `rewrite --json` document. */
@@ -46,36 +57,38 @@ export interface RewriteReport {
   cpus: Omit<CpuPlan, 'edit'>[];
   /** The destination's predicted verdict on the result (with `--dest`). */
   check: CheckReport | null;
+  /** Named edits that matched nothing in the stream (each also a warning). */
+  unmatched: UnmatchedEdit[];
 }
 
-function resolveRegs(list: string[], accel: Accel, what: string): Set<bigint> {
-  const out = new Set<bigint>();
-  for (const q of list.flatMap((x) => x.split(',')).map((x) => x.trim()).filter(Boolean)) {
-    const ids = lookupRegs(q, accel);
-    if (!ids.length) throw new UsageError(`${what}: unknown register '${q}'`);
-    for (const id of ids) out.add(id);
-  }
-  return out;
-}
-
-/** Runs a rewrite (or a dry run). Throws {@link RefusalError} (exit 1) when it refuses. */
+/**
+ * Runs a rewrite (or a dry run). Throws {@link RefusalError} (exit 1) when it refuses; its
+ * `data.report` is the report of what was planned (nothing written), with the re-check that
+ * refused it.
+ */
 export async function rewrite(req: RewriteRequest): Promise<RewriteReport> {
-  if ((req.stripUnknown || req.adopt?.length || req.stripUnknownSubsections) && !req.dest) {
-    throw new UsageError('--strip-unknown, --adopt-dest-values and --strip-unknown-subsections need --dest');
-  }
-  if (!req.dryRun && !req.output) throw new UsageError('rewrite needs -o <file|-> (or --dry-run)');
+  checkRewriteRequest(req);
   const loader = req.loader ?? 'legacy';
   const accel = req.accel ?? req.dest?.model.accel ?? 'tcg';
-  const adoptList = (req.adopt ?? []).flatMap((x) => x.split(',')).map((x) => x.trim()).filter(Boolean);
+  const adoptList = registerQueries(req.adopt);
+  const strip = resolveQueries(registerQueries(req.strip), accel, '--strip');
+  const adopt = resolveQueries(adoptList.filter((x) => x !== 'id-regs'), accel, '--adopt-dest-values');
   const opts: PlanOptions = {
     accel,
-    strip: resolveRegs(req.strip ?? [], accel, '--strip'),
+    strip: new Set([...strip.values()].flat()),
     policies: combinePolicies(req.policies ?? [], accel),
     stripUnknown: !!req.stripUnknown,
-    adopt: { idRegs: adoptList.includes('id-regs'), ids: resolveRegs(adoptList.filter((x) => x !== 'id-regs'), accel, '--adopt-dest-values') },
+    adopt: { idRegs: adoptList.includes('id-regs'), ids: new Set([...adopt.values()].flat()) },
     stripSubsections: new Set(req.stripSubsections ?? []),
     force: !!req.force,
   };
+  // Each named edit (a register's ids, or a subsection), until a vCPU shows it something to act on.
+  const pending: (UnmatchedEdit & { ids?: readonly bigint[] })[] = [
+    ...[...strip].map(([value, ids]) => ({ option: '--strip', value, ids })),
+    ...[...adopt].map(([value, ids]) => ({ option: '--adopt-dest-values', value, ids })),
+    ...[...opts.stripSubsections].map((value) => ({ option: '--strip-subsection', value })),
+  ];
+  const unmatched = (): UnmatchedEdit[] => pending.map(({ option, value }) => ({ option, value }));
   // The matcher and the check load only for a rewrite towards a destination.
   let checkStream: typeof import('../report/check.js').checkStream | null = null;
   const dest = req.dest;
@@ -92,6 +105,11 @@ export async function rewrite(req: RewriteRequest): Promise<RewriteReport> {
   }
   const plans = new Map<number, CpuPlan>();
   const plan = (cpu: DecodedStream['cpus'][number]) => {
+    if (pending.length) {
+      const have = new Set(cpu.ids);
+      const found = (e: (typeof pending)[number]) => (e.ids ? e.ids.some((id) => have.has(id)) : cpu.subsections.some((x) => x.name === e.value));
+      for (let k = pending.length - 1; k >= 0; k--) if (found(pending[k]!)) pending.splice(k, 1);
+    }
     const p = planCpu(cpu, opts);
     plans.set(cpu.instance, p);
     if (p.refused.length) {
@@ -105,30 +123,48 @@ export async function rewrite(req: RewriteRequest): Promise<RewriteReport> {
     const after = { ...s, cpus: s.cpus.map((c) => applyPlan(c, plans.get(c.instance)!)) };
     return checkStream(req.output ?? req.input, after, dest, { loader, accel: req.accel });
   };
+  // Standard output cannot take back what it was given: there, a refusal is only the exit code.
+  const refuses = !req.dryRun && req.output !== '-';
   let check: CheckReport | null = null;
-  if (req.dryRun) {
-    const s = await decodeFile(req.input, { limits: req.limits });
-    for (const c of s.cpus) plan(c);
-    check = recheck(s);
-  } else {
-    await rewriteFile(req.input, req.output!, {
-      limits: req.limits,
-      editCpu: plan,
-      beforeCommit: (s) => {
-        check = recheck(s);
-        if (check && check.verdict === 'reject' && !req.force && req.output !== '-') {
-          throw new RefusalError(`the rewritten stream would still be rejected by the destination (${check.loader}): ${check.qemuError?.split('\n')[0] ?? 'see check'}; nothing written (use --force to write it anyway)`, { check });
-        }
-      },
-    });
-  }
-  return {
+  const report = (written: boolean): RewriteReport => ({
     schema: REWRITE_SCHEMA,
     input: req.input,
     output: req.dryRun ? null : req.output!,
     dryRun: !!req.dryRun,
-    written: !req.dryRun,
+    written,
     cpus: [...plans.values()].map(({ edit: _e, ...rest }) => rest),
     check,
-  };
+    unmatched: unmatched(),
+  });
+  try {
+    if (req.dryRun) {
+      const s = await decodeFile(req.input, { limits: req.limits });
+      for (const c of s.cpus) plan(c);
+      check = recheck(s);
+    } else {
+      await rewriteFile(req.input, req.output!, {
+        limits: req.limits,
+        editCpu: plan,
+        beforeCommit: (s) => {
+          check = recheck(s);
+          if (!refuses) return;
+          if (req.strictEdits && pending.length) {
+            const what = pending.map((p) => `${p.option} ${p.value}`).join(', ');
+            throw new RefusalError(`refusing to write ${req.output}: ${what} matched nothing in the stream (--strict-edits); nothing written`);
+          }
+          if (check && check.verdict === 'reject' && !req.force) {
+            const fatal = [...check.anomalies, ...check.cpus.flatMap((c) => c.anomalies)].filter((a) => a.fatal).length;
+            throw new RefusalError(
+              `refusing to write ${req.output}: the destination (loader ${check.loader}) would reject the rewritten stream (${fatal} fatal finding(s)); nothing written (--force writes it anyway, and the destination will refuse it)`,
+            );
+          }
+        },
+      });
+    }
+  } catch (e) {
+    // A refusal carries what was planned, for the report that explains it.
+    if (e instanceof RefusalError) throw new RefusalError(e.message, { ...e.data, report: report(false) });
+    throw e;
+  }
+  return report(!req.dryRun);
 }
