@@ -110,7 +110,7 @@ export async function main(argv: string[]): Promise<number> {
     .example('$0 inspect guest.mig', 'what a stream holds')
     .example('$0 check guest.mig --dest dst.mig', 'would the destination QEMU load it?')
     .example('$0 completion >> ~/.bashrc', 'tab completion in bash (zsh: >> ~/.zshrc)')
-    .epilogue('Exit codes: 0 ok, 1 the destination would reject (or a rewrite was refused), 2 bad input or usage. JSON output shapes: schemas/*.schema.json in the package.')
+    .epilogue('Exit codes: 0 ok, 1 the destination would reject (or a rewrite was refused), 2 bad input or usage, 3 an internal error (a bug: please report it). No stream named: standard input, unless it is a terminal. JSON output shapes: schemas/*.schema.json in the package.')
     // Behind our checks (usage.ts), yargs' own: nothing unknown gets through unreported.
     .strict()
     .demandCommand(1, 'name a command')
