@@ -8,16 +8,23 @@
 # (destination: -m 64 -smp 2 -S -incoming "exec:cat FILE"), which prints
 # accept/reject/error and QEMU's stderr. Nothing is written to the repo.
 #
-# Usage: samples/check-loads.sh [--trees DIR] [--full]
-#   --full  print every QEMU stderr line (default: first 6 lines + a count)
+# Usage: samples/check-loads.sh [--trees DIR] [--full] [--match REGEX]
+#   --full   print every QEMU stderr line (default: first 6 lines + a count)
+#   --match  only the rows matching REGEX (grep -E on "file|qemu|machine|cpu")
+#
+# Exit status: 0 when every row gave a verdict (accept or reject), 1 when a row
+# could not be run (an "error" row: QEMU or the tree missing, a timeout, a bad
+# -cpu/-M), 2 on bad arguments.
 set -uo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 TREES="${QEMU_TREES:-/work/qemu-trees}"
 FULL=0
+MATCH=""
 while [ $# -gt 0 ]; do
     case "$1" in
         --trees) shift; TREES="$1" ;;
         --full) FULL=1 ;;
+        --match) shift; MATCH="${1:?--match needs a regex}" ;;
         *) echo "unknown argument: $1" >&2; exit 2 ;;
     esac
     shift
@@ -67,7 +74,11 @@ ROWS=(
     "$S11/virt-7.2_max.mig|10.0|virt-7.2|max"
 )
 
+ran=0
+failed=0
 for row in "${ROWS[@]}"; do
+    if [ -n "$MATCH" ] && ! grep -Eq -- "$MATCH" <<<"$row"; then continue; fi
+    ran=$((ran + 1))
     IFS='|' read -r file dst machine cpu <<<"$row"
     case "$dst" in
         7.2) chroot_opt=() ;;
@@ -79,6 +90,7 @@ for row in "${ROWS[@]}"; do
     rc=$?
     verdict="$(head -n1 <<<"$out")"
     echo "== $file -> QEMU $dst -M $machine -cpu $cpu: $verdict (rc=$rc)"
+    [ "$rc" -eq 0 ] || [ "$rc" -eq 1 ] || failed=$((failed + 1))
     body="$(tail -n +2 <<<"$out" | grep -v "is deprecated")"
     if [ -n "$body" ]; then
         if [ "$FULL" -eq 1 ]; then
@@ -90,3 +102,13 @@ for row in "${ROWS[@]}"; do
         fi
     fi
 done
+
+if [ "$ran" -eq 0 ]; then
+    echo "check-loads: no row matches '$MATCH'" >&2
+    exit 2
+fi
+if [ "$failed" -gt 0 ]; then
+    echo "check-loads: $failed of $ran row(s) could not be run (see the error rows above)" >&2
+    exit 1
+fi
+echo "check-loads: all $ran row(s) gave a verdict"

@@ -50,7 +50,31 @@ describe('rewrite', () => {
     const out = join(dir, 'still-bad.mig');
     const r = vmstate(['rewrite', A57_10, '-o', out, '--dest', A57_72, '--strip-unknown']);
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/would still be rejected by the destination \(legacy\)/);
+    // What was planned, then the findings that block it as `check` shows them (fatal ones only), then why and what to do.
+    expect(r.stdout).toMatch(/^cpu 0: 275 → 257 registers\n {2}would remove OSDTRRX_EL1 /);
+    const blocking = r.stdout.slice(r.stdout.indexOf('the destination would still reject the result:'));
+    expect(blocking.split('\n').slice(0, 6).join('\n')).toBe(
+      [
+        'the destination would still reject the result:',
+        `  REJECT: ${out} → ${A57_72} (loader legacy, tcg)`,
+        '  cpu 0: reject, 2 fatal finding(s)',
+        '           kind            id                  name         detail',
+        '    fatal  value-mismatch  0x40200000200f0082  ID_DFR0      constant register: incoming 0x0000000003000006, destination 0x0000000003010006',
+        '    fatal  value-mismatch  0x603000000013c00a  ID_DFR0_EL1  constant register: incoming 0x0000000003000006, destination 0x0000000003010006',
+      ].join('\n'),
+    );
+    expect(blocking).not.toMatch(/^ +(missing|ignored-tail)/m);
+    expect(r.stderr).toBe(
+      `vmstate: refusing to write ${out}: the destination (loader legacy) would reject the rewritten stream (4 fatal finding(s)); nothing written (--force writes it anyway, and the destination will refuse it)\n`,
+    );
+    expect(existsSync(out)).toBe(false);
+    // --quiet keeps the blocking findings; --json carries them in the report (written: false).
+    const quiet = vmstate(['rewrite', A57_10, '-o', out, '--dest', A57_72, '--strip-unknown', '--quiet']);
+    expect([quiet.code, quiet.stdout.split('\n')[0]]).toEqual([1, `REJECT: ${out} → ${A57_72} (loader legacy, tcg)`]);
+    expect(quiet.stdout).toContain('fatal  value-mismatch  0x603000000013c00a  ID_DFR0_EL1');
+    const json = vmstate(['rewrite', A57_10, '-o', out, '--dest', A57_72, '--strip-unknown', '--json']);
+    const rep = JSON.parse(json.stdout);
+    expect([json.code, rep.written, rep.check.verdict, rep.cpus[0].countAfter]).toEqual([1, false, 'reject', 257]);
     expect(existsSync(out)).toBe(false);
     expect(readdirSync(dir).filter((f) => f.endsWith('.tmp'))).toEqual([]);
     const forced = vmstate(['rewrite', A57_10, '-o', out, '--dest', A57_72, '--strip-unknown', '--force']);

@@ -110,10 +110,13 @@ describe('bad input: exit 2, typed error naming offset and section, nothing half
     expect(readFileSync(input).equals(data)).toBe(true);
   });
 
-  it('usage errors exit 2', () => {
-    expect(vmstate(['inspect']).code).toBe(2);
+  it('usage errors and unreadable input exit 2', () => {
+    // No file: standard input (here empty) is read, and is bad input.
+    const empty = vmstate(['inspect'], '');
+    expect([empty.code, empty.stderr]).toEqual([2, 'vmstate: stream ends early: 8 more byte(s) needed (at byte 0, in header)\n']);
     expect(vmstate(['frobnicate', 'x']).code).toBe(2);
-    expect(vmstate(['inspect', '/nonexistent/file']).code).toBe(2);
+    const missing = vmstate(['inspect', '/nonexistent/file']);
+    expect([missing.code, missing.stderr]).toEqual([2, 'vmstate: cannot open /nonexistent/file: ENOENT\n']);
   });
 
   it('an output that cannot be written: exit 2 naming it, from a file and a pipe, nothing left behind', () => {

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { vmstate } from './helpers/cli.js';
 import { SAMPLES_DIR } from './helpers/samples.js';
-import { qemuLoad, qemuVersion } from './helpers/qemu.js';
+import { QEMU_MISSING, qemuLoad, requireQemu } from './helpers/qemu.js';
 import { withExtra } from './helpers/edit.js';
 
 const sample = (p: string) => join(SAMPLES_DIR, p);
@@ -27,8 +27,12 @@ function rewrite(input: string, name: string, args: string[]): string {
   return out;
 }
 
-it('runs against a real QEMU', () => {
-  expect(qemuVersion()).toMatch(/QEMU emulator version 7\.2/);
+it('runs against a real QEMU 7.2', () => {
+  expect(requireQemu()).toMatch(/QEMU emulator version 7\.2/);
+});
+
+it('without QEMU, says what to install instead of failing obscurely', () => {
+  expect(() => requireQemu({ ...process.env, PATH: '/nonexistent' })).toThrow(QEMU_MISSING);
 });
 
 describe('hand-edited QEMU 7.2 streams with registers the destination lacks', () => {

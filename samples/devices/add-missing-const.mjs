@@ -8,7 +8,8 @@
 //   "constant" is the library's classification from QEMU's sources (src/match/raw-access.ts).
 // Prints {"inserted": [{"id", "name", "value"}...]} and writes OUT only when something is inserted.
 // Needs `npm run build`.
-import { decodeFile, regName, hex64 } from '../../dist/index.js';
+import { decodeStream as decodeFile, regName } from '../../dist/index.js';
+import { hex64 } from '../../dist/regs/format.js';
 import { rawWriteKind } from '../../dist/match/raw-access.js';
 import { applyVariant } from '../truth/variants.mjs';
 

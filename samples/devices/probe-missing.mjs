@@ -11,7 +11,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { decodeFile, regName, hex64 } from '../../dist/index.js';
+import { decodeStream as decodeFile, regName } from '../../dist/index.js';
+import { hex64 } from '../../dist/regs/format.js';
 import { applyVariant } from '../truth/variants.mjs';
 
 const sep = process.argv.indexOf('--');

@@ -88,8 +88,8 @@ function checkRow(row, extra = []) {
   } catch {
     return { error: (j.stderr || j.stdout).trim().split('\n')[0] };
   }
-  // the CLI's own human rendering of the same report (what `vmstate check` prints without --json)
-  const predicted = wouldPrint(renderCheck(rep));
+  // what `vmstate check` prints without --json
+  const predicted = wouldPrint(run(base).stdout);
   // QEMU's lines minus the per-register warnings the checker does not list one by one
   const real = row.stderr;
   const realCrash = row.result === 'crash';
@@ -108,7 +108,6 @@ function checkRow(row, extra = []) {
   };
 }
 
-const { renderCheck } = await import(join(root, 'dist', 'report', 'check.js'));
 if (mode === 'check') {
   const out = [];
   // rows already checked (same id, same QEMU outcome) are kept unless --fresh: the streams are committed
@@ -186,7 +185,7 @@ if (mode === 'check') {
 
 /** The cpreg facts of the committed streams, as Markdown tables. */
 async function facts() {
-  const { decodeFile } = await import(join(root, 'dist', 'index.js'));
+  const { decodeStream: decodeFile } = await import(join(root, 'dist', 'index.js'));
   const { regName, idRegisterFields, isIdRegister, hex64 } = await import(join(root, 'dist', 'regs', 'index.js'));
   const dirs = Object.keys(table.l1);
   const kernels = ['6.1', '6.12', '7.2'];
@@ -381,7 +380,7 @@ async function summary() {
 }
 
 async function rewrites2() {
-  const { decodeFile } = await import(join(root, 'dist', 'index.js'));
+  const { decodeStream: decodeFile } = await import(join(root, 'dist', 'index.js'));
   const { regName } = await import(join(root, 'dist', 'regs', 'index.js'));
   const dir = join(cache, 'rewrites2');
   mkdirSync(dir, { recursive: true });

@@ -1,9 +1,14 @@
 /**
  * `vmstate` command line. Exit codes: 0 ok / accept, 1 the destination would
- * reject (or a rewrite was refused), 2 bad input or usage.
+ * reject (or a rewrite was refused), 2 bad input or usage, 3 a bug (internal error).
+ *
+ * The whole command line is accepted before any command runs: option values are checked as
+ * they are parsed (`options.ts`), the line as a whole before yargs' own validation
+ * (`usage.ts`), each command's option combinations after it (its `.check`); every finding
+ * reaches `.fail`, which throws it, so that nothing runs after a usage error.
  */
-import yargs, { type CommandModule } from 'yargs';
-import { isVmstateError } from '../errors.js';
+import yargs, { type Argv, type CommandModule } from 'yargs';
+import { isVmstateError, UsageError } from '../errors.js';
 import { inspectCommand } from './commands/inspect.js';
 import { regsCommand } from './commands/regs.js';
 import { dumpCommand } from './commands/dump.js';
@@ -15,6 +20,7 @@ import { VERSION } from '../version.js';
 import { withInputObserver } from '../container/observer.js';
 import { progressObserver } from './progress.js';
 import { styleFor } from '../report/format.js';
+import { checkCommandLine, positionalsOf, unknownCommand, usageHint, type DeclaredOptions } from './usage.js';
 
 /** Every command module, registered in this order. */
 export const commands: CommandModule<object, never>[] = [
@@ -47,6 +53,28 @@ function skipHelpCache(y: object): void {
   if (usage && typeof usage.cacheHelpMessage === 'function') usage.cacheHelpMessage = () => {};
 }
 
+/** `vmstate completion`: a command of ours (yargs' own prints the script even for `--help`). */
+function completionCommand(y: Argv): CommandModule<object, object> {
+  return {
+    command: 'completion',
+    describe: 'print a bash/zsh completion script (see the examples)',
+    builder: (c) => c.example('$0 completion >> ~/.bashrc', 'tab completion in bash (zsh: >> ~/.zshrc)'),
+    handler: () => {
+      y.showCompletionScript();
+    },
+  };
+}
+
+/** The command a command line names (for the usage hint), if any. */
+function commandOf(argv: readonly string[], all: readonly CommandModule<object, never>[]): { name: string; synopsis: string } | null {
+  const end = argv.includes('--') ? argv.indexOf('--') : argv.length;
+  for (const t of argv.slice(0, end)) {
+    const c = all.find((m) => String(m.command).split(' ')[0] === t);
+    if (c) return { name: t, synopsis: String(c.command) };
+  }
+  return null;
+}
+
 /** Options every command takes. */
 export interface GlobalArgs {
   quiet?: boolean;
@@ -55,15 +83,26 @@ export interface GlobalArgs {
 
 /** Runs the CLI on `argv`; resolves to the exit code. */
 export async function main(argv: string[]): Promise<number> {
-  let usageError: string | null = null;
   let globals: GlobalArgs = {};
   const stderrStyle = () => styleFor({ isTTY: process.stderr.isTTY, env: process.env, flag: globals.color });
   // yargs-parser turns a lone "-" into "" or true; carry it through as a token and restore it.
-  const y = yargs(argv.map((a) => (a === '-' ? STDIO : a)))
+  const y = yargs(argv.map((a) => (a === '-' ? STDIO : a)));
+  const all = [...commands, completionCommand(y) as CommandModule<object, never>];
+  const names = all.map((c) => String(c.command).split(' ')[0]!);
+  y.locale('en')
+    // Numbers are read by their options (options.ts), as typed.
+    .parserConfiguration({ 'parse-numbers': false })
+    .updateStrings({ 'Missing required argument: %s': { one: 'missing required option --%s', other: 'missing required options: %s' } } as never)
     .middleware(restoreStdio, true)
-    .middleware((a) => {
+    // yargs passes a middleware the parser of the command being run (its declared options).
+    .middleware(((a: { _: (string | number)[]; [k: string]: unknown }, inner: Argv) => {
       globals = { quiet: a.quiet as boolean | undefined, color: a.color as boolean | undefined };
-    }, true)
+      // Outside any command (no name matched), a first word is a command that does not exist.
+      const first = a._[0];
+      if (first !== undefined && !names.includes(String(first))) throw unknownCommand(String(first), names);
+      const command = all.find((c) => String(c.command).split(' ')[0] === first);
+      checkCommandLine(a, (inner as unknown as { getOptions(): DeclaredOptions }).getOptions(), argv, command ? positionalsOf(String(command.command)) : []);
+    }) as never, true)
     .scriptName('vmstate')
     .version(VERSION)
     .option('quiet', { alias: 'q', type: 'boolean', global: true, describe: 'print only the essential output: no progress, warnings, notes or rewrite summary' })
@@ -71,32 +110,29 @@ export async function main(argv: string[]): Promise<number> {
     .example('$0 inspect guest.mig', 'what a stream holds')
     .example('$0 check guest.mig --dest dst.mig', 'would the destination QEMU load it?')
     .example('$0 completion >> ~/.bashrc', 'tab completion in bash (zsh: >> ~/.zshrc)')
-    .epilogue('Exit codes: 0 ok, 1 the destination would reject (or a rewrite was refused), 2 bad input or usage. JSON output shapes: schemas/*.schema.json in the package.')
+    .epilogue('Exit codes: 0 ok, 1 the destination would reject (or a rewrite was refused), 2 bad input or usage, 3 an internal error (a bug: please report it). No stream named: standard input, unless it is a terminal. JSON output shapes: schemas/*.schema.json in the package.')
+    // Behind our checks (usage.ts), yargs' own: nothing unknown gets through unreported.
     .strict()
-    .demandCommand(1, 'name a command (see --help)')
-    .recommendCommands()
+    .demandCommand(1, 'name a command')
     .wrap(Math.min(110, process.stdout.columns || 100))
+    // yargs goes on after a `fail` handler returns (into the command): ours never returns.
     .fail((msg, err) => {
-      if (err) throw err;
-      usageError = msg;
+      if (err && (isVmstateError(err) || err.name !== 'YError')) throw err;
+      throw new UsageError(msg || err?.message || 'bad command line');
     });
-  for (const c of commands) y.command(c);
+  for (const c of all) y.command(c);
   skipHelpCache(y);
-  y.completion('completion', 'print a bash/zsh completion script (see the examples)');
   const progress = progressObserver(process.stderr, () => !globals.quiet);
   try {
     await withInputObserver(progress, () => y.parseAsync());
   } catch (e) {
     if (isVmstateError(e)) {
       process.stderr.write(`vmstate: ${stderrStyle().bad(e.message)}\n`);
+      if (e.code === 'USAGE') process.stderr.write(`${usageHint(commandOf(argv, all))}\n`);
       return e.code === 'REFUSED' ? 1 : 2;
     }
     process.stderr.write(`vmstate: internal error: ${(e as Error)?.stack ?? String(e)}\n`);
     return 3;
-  }
-  if (usageError) {
-    process.stderr.write(`vmstate: ${usageError}\n`);
-    return 2;
   }
   return typeof process.exitCode === 'number' ? process.exitCode : 0;
 }

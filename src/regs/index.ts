@@ -50,6 +50,6 @@ export type {
 } from './kvm-id.js';
 export { hex64, qemuFieldText, cpFieldText, regFieldText } from './format.js';
 export { regName, regNames, regAliases, regLabel, lookupRegs, inferAccel } from './names.js';
-export type { Accel } from './names.js';
+export { ACCELS, type Accel } from './accel.js';
 export { isIdRegister, idRegisterFields } from './id-regs.js';
 export type { FieldDiff } from './id-regs.js';

@@ -11,9 +11,9 @@ import {
 } from './names.generated.js';
 import { cp32Id, cp64Id, decodeRegId, fwFeatBmapId, fwRegId, sysregId, type DecodedRegId } from './kvm-id.js';
 import { regFieldText } from './format.js';
+import type { Accel } from './accel.js';
 
-/** The accelerator that wrote a stream; it changes the meaning of two timer ids. */
-export type Accel = 'tcg' | 'kvm';
+export type { Accel };
 
 const SYSREG_BASE = 0x6030000000130000n;
 /** KVM's TIMER_CVAL / TIMER_CNT ids are each other's architectural encodings (fixed KVM ABI). */

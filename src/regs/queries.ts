@@ -16,7 +16,7 @@ export function splitList(list: readonly string[]): string[] {
  * @param what - prefixed to the error, e.g. `--strip`.
  * @throws UsageError naming the first item that names no register.
  */
-export function resolveRegList(list: readonly string[], accel: Accel, what?: string): { query: string; ids: bigint[] }[] {
+export function resolveRegList(list: readonly string[], accel: Accel | undefined, what?: string): { query: string; ids: bigint[] }[] {
   return splitList(list).map((query) => {
     const ids = lookupRegs(query, accel);
     if (!ids.length) throw new UsageError(`${what ? `${what}: ` : ''}unknown register '${query}'`, { reason: 'unknown-register', query });

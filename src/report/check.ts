@@ -54,20 +54,28 @@ export function checkReport(r: CheckResult): CheckReport {
   };
 }
 
+/** Options of {@link renderCheck}. */
+export interface CheckRenderOptions extends RenderOptions {
+  /** Only what makes the load fail: fatal findings of the devices it refuses (a refused rewrite). */
+  fatalOnly?: boolean;
+}
+
 /** Human rendering of a check. */
-export function renderCheck(r: CheckResult, o: RenderOptions = {}): string {
+export function renderCheck(r: CheckResult, o: CheckRenderOptions = {}): string {
   const st = o.style ?? PLAIN;
   const out: string[] = [];
   const verdict = r.verdict === 'accept' ? st.ok(st.bold('ACCEPT')) : st.bad(st.bold('REJECT'));
   out.push(`${verdict}: ${r.stream} → ${r.destination.path} (loader ${r.loader}, ${r.accel}${r.policies.length ? `, policies ${r.policies.join(', ')}` : ''})`);
-  for (const a of r.anomalies) out.push(`  ${a.fatal ? st.bad('fatal') : 'note '}  ${a.kind}: ${a.message}`);
+  for (const a of r.anomalies) if (a.fatal || !o.fatalOnly) out.push(`  ${a.fatal ? st.bad('fatal') : 'note '}  ${a.kind}: ${a.message}`);
   for (const c of r.devices) {
-    out.push(`${c.name} ${c.instance}: ${c.verdict === 'accept' ? c.verdict : st.bad(c.verdict)}${c.anomalies.length ? `, ${c.anomalies.length} finding(s)` : ''}`);
-    if (c.anomalies.length) {
+    if (o.fatalOnly && c.verdict === 'accept') continue;
+    const shown = o.fatalOnly ? c.anomalies.filter((a) => a.fatal) : c.anomalies;
+    out.push(`${c.name} ${c.instance}: ${c.verdict === 'accept' ? c.verdict : st.bad(c.verdict)}${shown.length ? `, ${shown.length} ${o.fatalOnly ? 'fatal ' : ''}finding(s)` : ''}`);
+    if (shown.length) {
       out.push(
         table(
           ['', 'kind', 'id', 'name', 'detail'],
-          c.anomalies.map((a) => [a.fatal ? st.bad('fatal') : '', a.kind, a.id ?? '', a.name ?? '', a.message]),
+          shown.map((a) => [a.fatal ? st.bad('fatal') : '', a.kind, a.id ?? '', a.name ?? '', a.message]),
         ).replace(/^/gm, '  '),
       );
     }

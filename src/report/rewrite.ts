@@ -15,7 +15,7 @@ export interface RewriteReport extends Omit<RewriteResult, 'check'> {
 
 /** The JSON document of a rewrite. */
 export function rewriteReport(r: RewriteResult): RewriteReport {
-  return { schema: REWRITE_SCHEMA, input: r.input, output: r.output, dryRun: r.dryRun, written: r.written, cpus: r.cpus, check: r.check ? checkReport(r.check) : null };
+  return { schema: REWRITE_SCHEMA, input: r.input, output: r.output, dryRun: r.dryRun, written: r.written, cpus: r.cpus, check: r.check ? checkReport(r.check) : null, unmatched: r.unmatched };
 }
 
 /** Human summary: per vCPU what was removed, changed (loudly) and dropped; then the predicted verdict. */
@@ -35,6 +35,8 @@ export function renderRewrite(r: RewriteResult, o: RenderOptions = {}): string {
     for (const x of c.refused) out.push(`  ${st.bad('REFUSED')} ${x.name ?? '?'} ${x.id} = ${x.value}: ${x.reason}`);
   }
   if (r.written) out.push(`wrote ${r.output}`);
-  if (r.check) out.push('predicted on the destination:', renderCheck(r.check, o).replace(/^/gm, '  '));
+  // Refused for the destination's verdict: only what blocks it, as `check` shows it.
+  const refused = !r.written && !r.dryRun && r.check?.verdict === 'reject';
+  if (r.check) out.push(refused ? 'the destination would still reject the result:' : 'predicted on the destination:', renderCheck(r.check, { ...o, fatalOnly: refused }).replace(/^/gm, '  '));
   return out.join('\n');
 }

@@ -9,9 +9,10 @@ import type { Accel } from '../regs/index.js';
 import { resolveRegList, splitList } from '../regs/queries.js';
 import type { Destination } from '../destination/load.js';
 import type { CheckResult } from '../check/check.js';
-import { RefusalError, UsageError } from '../errors.js';
+import { RefusalError } from '../errors.js';
 import { applyPlan, planCpu, type CpuPlan, type PlanOptions } from './plan.js';
 import { rewriteFile } from './rewrite-file.js';
+import { checkRewriteRequest } from './request.js';
 
 /** What to change, and towards which destination (see {@link rewriteStream}). */
 export interface RewriteOptions {
@@ -33,11 +34,21 @@ export interface RewriteOptions {
   stripSubsections?: string[];
   /** Strip require-value violations instead of refusing, and write even if the destination would still reject. */
   force?: boolean;
+  /** Refuse (nothing written) when a `strip`, `adopt` or `stripSubsections` name matches nothing in the stream. */
+  strictEdits?: boolean;
   /** The destination's load semantics for the re-check (default `legacy`). */
   loader?: string;
   /** Accelerator for register names (default: the destination's, else `tcg`). */
   accel?: Accel;
   limits?: Partial<DecodeLimits>;
+}
+
+/** A named edit that found nothing to act on: no vCPU has the register or subsection. */
+export interface UnmatchedEdit {
+  /** `--strip`, `--adopt-dest-values` or `--strip-subsection`. */
+  option: string;
+  /** The name or id as given. */
+  value: string;
 }
 
 /** What a rewrite did (or, with `dryRun`, would do). */
@@ -51,10 +62,8 @@ export interface RewriteResult {
   cpus: Omit<CpuPlan, 'edit'>[];
   /** The destination's predicted verdict on the result (with `dest`). */
   check: CheckResult | null;
-}
-
-function resolveRegs(list: string[], accel: Accel, what: string): Set<bigint> {
-  return new Set(resolveRegList(list, accel, what).flatMap((r) => r.ids));
+  /** Named edits that matched nothing in the stream (each also a warning). */
+  unmatched: UnmatchedEdit[];
 }
 
 /**
@@ -76,26 +85,34 @@ function resolveRegs(list: string[], accel: Accel, what: string): Set<bigint> {
  * console.log(r.cpus[0].countBefore, '->', r.cpus[0].countAfter, r.check?.verdict);
  * // prints: 275 -> 257 accept
  * ```
- * @throws RefusalError when a policy is violated, or the destination would still reject the result (unless `force`).
+ * @throws RefusalError when a policy is violated, the destination would still reject the result
+ * (unless `force`), or with `strictEdits` a named edit matched nothing; its `data.result` is what
+ * was planned (nothing written), with the re-check that refused it.
  */
 export async function rewriteStream(input: string, output: string | undefined, options: RewriteOptions = {}): Promise<RewriteResult> {
+  checkRewriteRequest({ ...options, output });
   const dest = typeof options.dest === 'string' ? await (await import('../destination/load.js')).loadDestination(options.dest, { limits: options.limits }) : options.dest;
-  if ((options.stripUnknown || options.adopt?.length || options.stripUnknownSubsections) && !dest) {
-    throw new UsageError('--strip-unknown, --adopt-dest-values and --strip-unknown-subsections need --dest');
-  }
-  if (!options.dryRun && !output) throw new UsageError('rewrite needs -o <file|-> (or --dry-run)');
   const loader = options.loader ?? 'legacy';
   const accel = options.accel ?? dest?.model.accel ?? 'tcg';
   const adoptList = splitList(options.adopt ?? []);
+  const strip = resolveRegList(options.strip ?? [], accel, '--strip');
+  const adopt = resolveRegList(adoptList.filter((x) => x !== 'id-regs'), accel, '--adopt-dest-values');
   const opts: PlanOptions = {
     accel,
-    strip: resolveRegs(options.strip ?? [], accel, '--strip'),
+    strip: new Set(strip.flatMap((r) => r.ids)),
     policies: combinePolicies(options.policies ?? [], accel),
     stripUnknown: !!options.stripUnknown,
-    adopt: { idRegs: adoptList.includes('id-regs'), ids: resolveRegs(adoptList.filter((x) => x !== 'id-regs'), accel, '--adopt-dest-values') },
+    adopt: { idRegs: adoptList.includes('id-regs'), ids: new Set(adopt.flatMap((r) => r.ids)) },
     stripSubsections: new Set(options.stripSubsections ?? []),
     force: !!options.force,
   };
+  // Each named edit (a register's ids, or a subsection), until a vCPU shows it something to act on.
+  const pending: (UnmatchedEdit & { ids?: readonly bigint[] })[] = [
+    ...strip.map(({ query, ids }) => ({ option: '--strip', value: query, ids })),
+    ...adopt.map(({ query, ids }) => ({ option: '--adopt-dest-values', value: query, ids })),
+    ...[...opts.stripSubsections].map((value) => ({ option: '--strip-subsection', value })),
+  ];
+  const unmatched = (): UnmatchedEdit[] => pending.map(({ option, value }) => ({ option, value }));
   // The matcher and the check load only for a rewrite towards a destination.
   let check: typeof import('../check/check.js') | null = null;
   if (dest) {
@@ -106,6 +123,11 @@ export async function rewriteStream(input: string, output: string | undefined, o
   }
   const plans = new Map<number, CpuPlan>();
   const plan = (cpu: DecodedStream['cpus'][number]) => {
+    if (pending.length) {
+      const have = new Set(cpu.ids);
+      const found = (e: (typeof pending)[number]) => (e.ids ? e.ids.some((id) => have.has(id)) : cpu.subsections.some((x) => x.name === e.value));
+      for (let k = pending.length - 1; k >= 0; k--) if (found(pending[k]!)) pending.splice(k, 1);
+    }
     const p = planCpu(cpu, opts);
     plans.set(cpu.instance, p);
     if (p.refused.length) {
@@ -119,29 +141,47 @@ export async function rewriteStream(input: string, output: string | undefined, o
     const after = { ...s, cpus: s.cpus.map((c) => applyPlan(c, plans.get(c.instance)!)) };
     return check.checkDecoded(output ?? input, after, dest, { loader, accel: options.accel });
   };
+  // Standard output cannot take back what it was given: there, a refusal is only the exit code.
+  const refuses = !options.dryRun && output !== '-';
   let result: CheckResult | null = null;
-  if (options.dryRun) {
-    const s = await decodeStream(input, { limits: options.limits });
-    for (const c of s.cpus) plan(c);
-    result = recheck(s);
-  } else {
-    await rewriteFile(input, output!, {
-      limits: options.limits,
-      editCpu: plan,
-      beforeCommit: (s: DecodedStream) => {
-        result = recheck(s);
-        if (result && result.verdict === 'reject' && !options.force && output !== '-') {
-          throw new RefusalError(`the rewritten stream would still be rejected by the destination (${result.loader}): ${result.qemuError?.split('\n')[0] ?? 'see check'}; nothing written (use --force to write it anyway)`, { check: result });
-        }
-      },
-    });
-  }
-  return {
+  const done = (written: boolean): RewriteResult => ({
     input,
     output: options.dryRun ? null : output!,
     dryRun: !!options.dryRun,
-    written: !options.dryRun,
+    written,
     cpus: [...plans.values()].map(({ edit: _e, ...rest }) => rest),
     check: result,
-  };
+    unmatched: unmatched(),
+  });
+  try {
+    if (options.dryRun) {
+      const s = await decodeStream(input, { limits: options.limits });
+      for (const c of s.cpus) plan(c);
+      result = recheck(s);
+    } else {
+      await rewriteFile(input, output!, {
+        limits: options.limits,
+        editCpu: plan,
+        beforeCommit: (s: DecodedStream) => {
+          result = recheck(s);
+          if (!refuses) return;
+          if (options.strictEdits && pending.length) {
+            const what = pending.map((p) => `${p.option} ${p.value}`).join(', ');
+            throw new RefusalError(`refusing to write ${output}: ${what} matched nothing in the stream (--strict-edits); nothing written`);
+          }
+          if (result && result.verdict === 'reject' && !options.force) {
+            const fatal = [...result.anomalies, ...result.devices.flatMap((c) => c.anomalies)].filter((a) => a.fatal).length;
+            throw new RefusalError(
+              `refusing to write ${output}: the destination (loader ${result.loader}) would reject the rewritten stream (${fatal} fatal finding(s)); nothing written (--force writes it anyway, and the destination will refuse it)`,
+            );
+          }
+        },
+      });
+    }
+  } catch (e) {
+    // A refusal carries what was planned, for the report that explains it.
+    if (e instanceof RefusalError) throw new RefusalError(e.message, { ...e.data, result: done(false) });
+    throw e;
+  }
+  return done(!options.dryRun);
 }

@@ -4,9 +4,10 @@
  */
 import type { CommandModule } from 'yargs';
 import { UsageError } from '../../errors.js';
-import { limitsFrom, print, renderOptions, withJson, withLimits, type OutputArgs, policiesFromArgs, withPolicies } from './common.js';
+import { limitsFrom, print, renderOptions, rules, streamOrStdin, withJson, withLimits, type OutputArgs, policiesFromArgs, withPolicies } from './common.js';
+import { choice, integer, text } from '../options.js';
 import { toJson } from '../../report/format.js';
-import type { Accel } from '../../regs/index.js';
+import { ACCELS, type Accel } from '../../regs/accel.js';
 import type { CheckJob } from '../batch.js';
 import { LOADER_CHOICES } from '../../match/loader-names.js';
 
@@ -27,14 +28,20 @@ interface Args extends OutputArgs {
 
 
 export const checkCommand: CommandModule<object, Args> = {
-  command: 'check <stream..>',
+  command: 'check [stream..]',
   describe: 'predict whether a destination QEMU would load the stream(s), naming every reason',
   builder: (y) =>
-    withPolicies(withLimits(withJson(y.positional('stream', { type: 'string', array: true, demandOption: true, describe: 'stream files or libvirt save images (- for stdin: one stream only)' }))))
-      .option('dest', { type: 'string', demandOption: true, describe: 'destination: a stream saved there, a `vmstate profile` JSON, or a list of hex ids' })
-      .option('loader', { type: 'string', choices: LOADER_CHOICES as string[], default: 'legacy', describe: 'destination QEMU load semantics' })
-      .option('accel', { choices: ['tcg', 'kvm'] as const, describe: "destination accelerator (default: inferred from the destination's list)" })
-      .option('jobs', { alias: 'j', type: 'number', describe: 'with several streams: worker threads (default: one per core)' })
+    withPolicies(withLimits(withJson(y.positional('stream', { type: 'string', array: true, describe: 'stream files or libvirt save images (- for stdin, the default when it is not a terminal: one stream only)' }))))
+      .option('dest', text('dest', { demandOption: true, describe: 'destination: a stream saved there, a `vmstate profile` JSON, or a list of hex ids' }))
+      .option('loader', choice('loader', LOADER_CHOICES, { default: 'legacy', describe: 'destination QEMU load semantics' }))
+      .option('accel', choice('accel', ACCELS, { describe: "destination accelerator (default: inferred from the destination's list)" }))
+      .option('jobs', integer('jobs', { min: 1 }, { alias: 'j', describe: 'with several streams: worker threads (default: one per core)' }))
+      .check(
+        rules<Args>((a) => {
+          if (!a.stream?.length) a.stream = [streamOrStdin(undefined, 'check')];
+          if (a.stream.length > 1 && a.stream.includes('-')) throw new UsageError('standard input (-) can only be checked alone');
+        }),
+      )
       .example('$0 check src.mig --dest dst.mig', 'would QEMU 7.2…10.2 on the destination load it?')
       .example('$0 check src.mig --dest dst.mig --loader qemu-11.1 --preset qemu-11.1-host', 'with QEMU 11.1 and its host tolerances')
       .example('$0 check src.mig --dest regs.txt --accel kvm --json', 'against a KVM_GET_REG_LIST dump')
@@ -42,8 +49,6 @@ export const checkCommand: CommandModule<object, Args> = {
       .example('$0 check fleet/*.mig --dest dst.json --json | jq -r \'.[] | select(.verdict != "accept") | .stream\'', 'the streams that would not load') as never,
   handler: async (a) => {
     const streams = a.stream;
-    if (streams.length > 1 && streams.includes('-')) throw new UsageError('standard input (-) can only be checked alone');
-    if (a.jobs !== undefined && !(Number.isInteger(a.jobs) && a.jobs >= 1)) throw new UsageError('--jobs must be a positive integer');
     const [{ loadDestination }, { checkReport, renderCheck }, { batchReport, renderBatch }, { batchExitCode, checkMany, checkOne }] = await Promise.all([
       import('../../destination/load.js'),
       import('../../report/check.js'),

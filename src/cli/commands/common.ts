@@ -1,23 +1,29 @@
 /** Options and helpers shared by several commands. */
 import type { Argv } from 'yargs';
 import { readFile } from 'node:fs/promises';
+import { constants as bufferConstants } from 'node:buffer';
+import { isatty } from 'node:tty';
 import { presetNames } from '../../policy/presets.js';
 import type { Policy } from '../../policy/index.js';
-import { ioError } from '../../errors.js';
+import { ioError, UsageError } from '../../errors.js';
 import type { DecodeLimits } from '../../stream/decode.js';
 import { styleFor, type RenderOptions } from '../../report/format.js';
+import { choices, flag, integer, texts } from '../options.js';
 
 /** `--json` */
 export function withJson<T>(y: Argv<T>) {
-  return y.option('json', { type: 'boolean', default: false, describe: 'machine-readable output (schemas/<command>.schema.json)' });
+  return y.option('json', flag({ default: false, describe: 'machine-readable output (schemas/<command>.schema.json)' }));
 }
 
-/** Caps on input-controlled sizes. */
+/**
+ * Caps on input-controlled sizes. Their ceilings are what one buffer (`--max-buffer`) and one
+ * string (`--max-vmdesc`, the JSON text) can hold, and the wire's 32-bit cpreg count.
+ */
 export function withLimits<T>(y: Argv<T>) {
   return y
-    .option('max-buffer', { type: 'number', describe: 'bytes of device state held in memory at most (default 64 MiB)' })
-    .option('max-cpregs', { type: 'number', describe: 'largest cpreg count accepted (default 65536)' })
-    .option('max-vmdesc', { type: 'number', describe: 'largest vmdesc JSON accepted (default 64 MiB)' });
+    .option('max-buffer', integer('max-buffer', { min: 1, max: bufferConstants.MAX_LENGTH - 1 }, { describe: 'bytes of device state held in memory at most (default 64 MiB)' }))
+    .option('max-cpregs', integer('max-cpregs', { min: 0, max: 0xffffffff }, { describe: 'largest cpreg count accepted (default 65536)' }))
+    .option('max-vmdesc', integer('max-vmdesc', { min: 1, max: bufferConstants.MAX_STRING_LENGTH }, { describe: 'largest vmdesc JSON accepted, in bytes (default 64 MiB)' }));
 }
 
 /** Limits from parsed options. */
@@ -55,9 +61,9 @@ export interface PolicyArgs {
 /** `--policy`, `--compat`, `--preset` (check and rewrite). */
 export function withPolicies<T>(y: Argv<T>) {
   return y
-    .option('policy', { type: 'string', array: true, describe: 'policy JSON file (schemas/policy.schema.json); repeatable' })
-    .option('compat', { type: 'string', array: true, describe: "QEMU property, e.g. 'x-mig-safe-missing-regs=0x603000000013c103'; repeatable" })
-    .option('preset', { type: 'string', array: true, choices: presetNames(), describe: 'built-in policy preset; repeatable' });
+    .option('policy', texts('policy', { describe: 'policy JSON file (schemas/policy.schema.json); repeatable' }))
+    .option('compat', texts('compat', { describe: "QEMU property, e.g. 'x-mig-safe-missing-regs=0x603000000013c103'; repeatable" }))
+    .option('preset', choices('preset', presetNames(), { describe: 'built-in policy preset; repeatable' }));
 }
 
 /** The policies named by {@link withPolicies} options. */
@@ -73,4 +79,28 @@ export async function policiesFromArgs(a: PolicyArgs): Promise<Policy[]> {
     }
   }
   return policiesFrom({ files, compat: a.compat, presets: a.preset });
+}
+
+/**
+ * The stream a command reads when none is named: standard input when it is not a terminal
+ * (`vmstate inspect < f.mig`, a pipe); on a terminal, nothing would ever arrive: a usage error.
+ */
+export function streamOrStdin(given: string | undefined, command: string): string {
+  if (given !== undefined) return given;
+  if (isatty(0)) throw new UsageError(`${command} needs a stream: a file, or - for standard input (a pipe or a redirected file)`);
+  return '-';
+}
+
+/**
+ * A `check` for yargs' `.check()`: `fn` throws a {@link UsageError} for a bad combination of
+ * options and may fill in what was left out; it runs after yargs' own validation, before the
+ * command. An async `fn` can load what it needs (start-up loads no command's code).
+ */
+export function rules<A>(fn: (a: A) => void): (a: unknown) => true;
+export function rules<A>(fn: (a: A) => Promise<void>): (a: unknown) => Promise<true>;
+export function rules<A>(fn: (a: A) => void | Promise<void>): (a: unknown) => true | Promise<true> {
+  return (a) => {
+    const r = fn(a as A);
+    return r instanceof Promise ? r.then(() => true as const) : true;
+  };
 }

@@ -1,6 +1,7 @@
 /** `vmstate dump`: the whole device state as JSON, as QEMU's analyser prints it. */
 import type { CommandModule } from 'yargs';
-import { limitsFrom, print, withJson, withLimits } from './common.js';
+import { limitsFrom, print, rules, streamOrStdin, withJson, withLimits } from './common.js';
+import { flag } from '../options.js';
 import { UsageError } from '../../errors.js';
 
 interface Args {
@@ -13,16 +14,17 @@ interface Args {
 }
 
 export const dumpCommand: CommandModule<object, Args> = {
-  command: 'dump <stream>',
+  command: 'dump [stream]',
   describe: "device state as JSON, in the format of QEMU's analyze-migration.py -d state (or -d desc)",
   builder: (y) =>
     withLimits(
       withJson(
         y
-          .positional('stream', { type: 'string', demandOption: true, describe: 'stream file or libvirt save image, or - for stdin' })
-          .option('desc', { type: 'boolean', default: false, describe: 'print the vmdesc (like -d desc) instead of the state' }),
+          .positional('stream', { type: 'string', describe: 'stream file or libvirt save image, or - for stdin (the default when it is not a terminal)' })
+          .option('desc', flag({ default: false, describe: 'print the vmdesc (like -d desc) instead of the state' })),
       ).option('json', { describe: 'accepted for uniformity: the output is always JSON (schemas/dump.schema.json)' }),
     )
+      .check(rules<Args>((a) => void (a.stream = streamOrStdin(a.stream, 'dump'))))
       .example('$0 dump samples/qemu-7.2/virt-7.2_max.mig', 'state, also for 7.2 streams the analyser cannot read')
       .example('$0 dump f.mig --desc', 'the stream\'s own description')
       .example("$0 dump f.mig | jq '.\"cpu (7)\"'", 'one section') as never,

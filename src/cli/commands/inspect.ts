@@ -1,6 +1,6 @@
 /** `vmstate inspect`: what a stream holds, from header to vmdesc (and the libvirt image around it). */
 import type { CommandModule } from 'yargs';
-import { limitsFrom, print, renderOptions, withJson, withLimits, type OutputArgs } from './common.js';
+import { limitsFrom, print, renderOptions, rules, streamOrStdin, withJson, withLimits, type OutputArgs } from './common.js';
 import { toJson } from '../../report/format.js';
 
 interface Args extends OutputArgs {
@@ -12,10 +12,11 @@ interface Args extends OutputArgs {
 }
 
 export const inspectCommand: CommandModule<object, Args> = {
-  command: 'inspect <stream>',
+  command: 'inspect [stream]',
   describe: 'summarise a stream: header, machine, sections, RAM, vmdesc, vCPU cpreg counts',
   builder: (y) =>
-    withLimits(withJson(y.positional('stream', { type: 'string', demandOption: true, describe: 'stream file or libvirt save image, or - for stdin' })))
+    withLimits(withJson(y.positional('stream', { type: 'string', describe: 'stream file or libvirt save image, or - for stdin (the default when it is not a terminal)' })))
+      .check(rules<Args>((a) => void (a.stream = streamOrStdin(a.stream, 'inspect'))))
       .example('$0 inspect samples/qemu-7.2/virt-7.2_max.mig', 'human summary')
       .example('cat f.mig | $0 inspect - --json', 'from a pipe, as JSON')
       .example('$0 inspect /var/lib/libvirt/qemu/save/guest.save', 'a libvirt save image: domain, machine, then the stream') as never,

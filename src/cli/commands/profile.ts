@@ -3,9 +3,10 @@ import type { CommandModule } from 'yargs';
 import { writeFile, rename, unlink } from 'node:fs/promises';
 import { tempPathFor } from '../../wire/writer.js';
 import { ioError } from '../../errors.js';
-import { limitsFrom, print, withJson, withLimits } from './common.js';
+import { limitsFrom, print, rules, streamOrStdin, withJson, withLimits } from './common.js';
+import { choice, text } from '../options.js';
 import { toJson } from '../../report/format.js';
-import type { Accel } from '../../regs/index.js';
+import { ACCELS, type Accel } from '../../regs/accel.js';
 
 interface Args {
   stream: string;
@@ -18,17 +19,18 @@ interface Args {
 }
 
 export const profileCommand: CommandModule<object, Args> = {
-  command: 'profile <stream>',
+  command: 'profile [stream]',
   describe: 'destination profile (machine type, page size, cpu subsections, accelerator, registers) as JSON',
   builder: (y) =>
     withLimits(
       withJson(
         y
-          .positional('stream', { type: 'string', demandOption: true, describe: 'stream saved on the destination (or a libvirt save image), or - for stdin' })
-          .option('output', { alias: 'o', type: 'string', describe: 'write to this file instead of stdout' })
-          .option('accel', { choices: ['tcg', 'kvm'] as const, describe: 'accelerator (default: inferred)' }),
+          .positional('stream', { type: 'string', describe: 'stream saved on the destination (or a libvirt save image), or - for stdin (the default when it is not a terminal)' })
+          .option('output', text('output', { alias: 'o', describe: 'write to this file instead of stdout' }))
+          .option('accel', choice('accel', ACCELS, { describe: 'accelerator (default: inferred)' })),
       ).option('json', { describe: 'accepted for uniformity: the profile is always JSON (schemas/profile.schema.json)' }),
     )
+      .check(rules<Args>((a) => void (a.stream = streamOrStdin(a.stream, 'profile'))))
       .example('$0 profile dst.mig -o dst.json', 'then: vmstate check src.mig --dest dst.json')
       .example('ssh dst-host cat /tmp/saved.mig | $0 profile - > dst.json', 'from a pipe') as never,
   handler: async (a) => {

@@ -1,9 +1,12 @@
 /** `vmstate rewrite`: copy a stream with edits to its cpu sections (no edits: byte for byte). */
 import type { CommandModule } from 'yargs';
-import { limitsFrom, renderOptions, withJson, withLimits, type OutputArgs, policiesFromArgs, withPolicies } from './common.js';
+import { limitsFrom, renderOptions, rules, streamOrStdin, withJson, withLimits, type OutputArgs, policiesFromArgs, withPolicies } from './common.js';
 import { toJson } from '../../report/format.js';
 import { LOADER_CHOICES } from '../../match/loader-names.js';
-import type { Accel } from '../../regs/index.js';
+import { ACCELS, type Accel } from '../../regs/accel.js';
+import { choice, flag, nameList, text, texts } from '../options.js';
+import { RefusalError } from '../../errors.js';
+import type { RewriteResult } from '../../rewrite/rewrite.js';
 
 interface Args extends OutputArgs {
   stream: string;
@@ -17,6 +20,7 @@ interface Args extends OutputArgs {
   adoptDestValues?: string[];
   stripUnknownSubsections: boolean;
   stripSubsection?: string[];
+  strictEdits: boolean;
   dryRun: boolean;
   force: boolean;
   loader: string;
@@ -28,26 +32,34 @@ interface Args extends OutputArgs {
 }
 
 export const rewriteCommand: CommandModule<object, Args> = {
-  command: 'rewrite <stream>',
+  command: 'rewrite [stream]',
   describe: 'copy a stream, removing ignorable registers (and, when asked, adopting destination values) so the destination loads it',
   builder: (y) =>
     withPolicies(withLimits(
       withJson(
         y
-          .positional('stream', { type: 'string', demandOption: true, describe: 'stream file or libvirt save image, or - for stdin' })
-          .option('output', { alias: 'o', type: 'string', describe: 'output file, or - for stdout (never the input)' })
-          .option('strip', { type: 'string', array: true, describe: 'remove these registers (names or hex ids, comma-separated) from every vCPU' })
-          .option('dest', { type: 'string', describe: 'destination (stream saved there, profile, or id list): re-checks the result' })
-          .option('strip-unknown', { type: 'boolean', default: false, describe: 'remove every register the destination does not have (needs --dest)' })
-          .option('adopt-dest-values', { type: 'string', array: true, describe: "give these registers (or 'id-regs') the destination's values (needs --dest)" })
-          .option('strip-unknown-subsections', { type: 'boolean', default: false, describe: 'drop cpu subsections the destination does not know (needs --dest)' })
-          .option('strip-subsection', { type: 'string', array: true, describe: 'drop this cpu subsection, e.g. cpu/wfxt-timer' })
-          .option('dry-run', { type: 'boolean', default: false, describe: 'show what would change; write nothing' })
-          .option('force', { type: 'boolean', default: false, describe: 'strip require-value violations and write even if the destination would still reject' })
-          .option('loader', { type: 'string', choices: LOADER_CHOICES as string[], default: 'legacy', describe: 'destination load semantics for the re-check' })
-          .option('accel', { choices: ['tcg', 'kvm'] as const, describe: 'accelerator for register names (default: the destination\'s, else tcg)' }),
+          .positional('stream', { type: 'string', describe: 'stream file or libvirt save image, or - for stdin (the default when it is not a terminal)' })
+          .option('output', text('output', { alias: 'o', describe: 'output file, or - for stdout (never the input)' }))
+          .option('strip', nameList('strip', { describe: 'remove these registers (names or hex ids, comma-separated) from every vCPU' }))
+          .option('dest', text('dest', { describe: 'destination (stream saved there, profile, or id list): re-checks the result' }))
+          .option('strip-unknown', flag({ default: false, describe: 'remove every register the destination does not have (needs --dest)' }))
+          .option('adopt-dest-values', nameList('adopt-dest-values', { describe: "give these registers (or 'id-regs') the destination's values (needs --dest)" }))
+          .option('strip-unknown-subsections', flag({ default: false, describe: 'drop cpu subsections the destination does not know (needs --dest)' }))
+          .option('strip-subsection', texts('strip-subsection', { describe: 'drop this cpu subsection, e.g. cpu/wfxt-timer' }))
+          .option('strict-edits', flag({ default: false, describe: 'refuse (exit 1, nothing written) when a --strip, --adopt-dest-values or --strip-subsection name matches nothing in the stream (without it: a warning)' }))
+          .option('dry-run', flag({ default: false, describe: 'show what would change; write nothing' }))
+          .option('force', flag({ default: false, describe: 'strip require-value violations and write even if the destination would still reject' }))
+          .option('loader', choice('loader', LOADER_CHOICES, { default: 'legacy', describe: 'destination load semantics for the re-check' }))
+          .option('accel', choice('accel', ACCELS, { describe: 'accelerator for register names (default: the destination\'s, else tcg)' })),
       ),
     ))
+      .check(
+        rules<Args>(async (a) => {
+          a.stream = streamOrStdin(a.stream, 'rewrite');
+          const { checkRewriteRequest } = await import('../../rewrite/request.js');
+          checkRewriteRequest({ ...a, adopt: a.adoptDestValues });
+        }),
+      )
       .example('$0 rewrite in.mig -o out.mig', 'byte-identical copy, verified while copying')
       .example('$0 rewrite in.mig -o out.mig --preset kernel-compat-10.1', 'drop VENDOR_HYP_BMAP_2; TCR2_EL1, PIRE0_EL1, PIR_EL1')
       .example('$0 rewrite new.mig -o old.mig --dest saved-on-old.mig --strip-unknown --adopt-dest-values id-regs --strip-unknown-subsections', 'backward migration')
@@ -57,29 +69,54 @@ export const rewriteCommand: CommandModule<object, Args> = {
     const limits = limitsFrom(a);
     const { rewriteStream } = await import('../../rewrite/rewrite.js');
     const loadDestination = async (p: string) => (await import('../../destination/load.js')).loadDestination(p, { limits });
-    const rep = await rewriteStream(a.stream, a.output, {
-      dryRun: a.dryRun,
-      strip: a.strip,
-      policies: await policiesFromArgs(a),
-      dest: a.dest ? await loadDestination(a.dest) : undefined,
-      stripUnknown: a.stripUnknown,
-      adopt: a.adoptDestValues,
-      stripUnknownSubsections: a.stripUnknownSubsections,
-      stripSubsections: a.stripSubsection,
-      force: a.force,
-      loader: a.loader,
-      accel: a.accel,
-      limits,
-    });
     // The stream itself may be on stdout: the report then goes to stderr.
     const to = a.output === '-' ? process.stderr : process.stdout;
-    const edits = rep.cpus.some((c) => c.removed.length || c.changed.length || c.droppedSubsections.length);
-    // --quiet: the exit code says it all (the JSON report is still printed when asked for).
-    if (a.json) to.write(toJson((await import('../../report/rewrite.js')).rewriteReport(rep)) + '\n');
-    else if (!a.quiet && (edits || rep.check || a.dryRun)) {
-      const { renderRewrite } = await import('../../report/rewrite.js');
-      to.write(renderRewrite(rep, renderOptions(a, to)) + '\n');
+    let rep: RewriteResult;
+    try {
+      rep = await rewriteStream(a.stream, a.output, {
+        dryRun: a.dryRun,
+        strip: a.strip,
+        policies: await policiesFromArgs(a),
+        dest: a.dest ? await loadDestination(a.dest) : undefined,
+        stripUnknown: a.stripUnknown,
+        adopt: a.adoptDestValues,
+        stripUnknownSubsections: a.stripUnknownSubsections,
+        stripSubsections: a.stripSubsection,
+        strictEdits: a.strictEdits,
+        force: a.force,
+        loader: a.loader,
+        accel: a.accel,
+        limits,
+      });
+    } catch (e) {
+      // Refused: what was planned and the findings that block it, then (from main) why and what to do.
+      const result = e instanceof RefusalError ? (e.data.result as RewriteResult | undefined) : undefined;
+      if (result) await printReport(a, result, to);
+      throw e;
     }
+    await printReport(a, rep, to);
     if (rep.check?.verdict === 'reject' && !a.force) process.exitCode = 1;
+    // On standard output nothing can be held back: --strict-edits is the exit code alone.
+    if (a.strictEdits && rep.unmatched.length) process.exitCode = 1;
   },
 };
+
+/** The report (text or JSON) on `to`, and a warning on standard error for each edit that matched nothing. */
+async function printReport(a: Args, rep: RewriteResult, to: NodeJS.WriteStream): Promise<void> {
+  const edits = rep.cpus.some((c) => c.removed.length || c.changed.length || c.droppedSubsections.length || c.refused.length);
+  // --quiet: the exit code says it all (the JSON report is still printed when asked for).
+  if (a.json) to.write(toJson((await import('../../report/rewrite.js')).rewriteReport(rep)) + '\n');
+  else if (!a.quiet && (edits || rep.check || a.dryRun)) {
+    const { renderRewrite } = await import('../../report/rewrite.js');
+    to.write(renderRewrite(rep, renderOptions(a, to)) + '\n');
+  } else if (rep.check && !rep.written && !rep.dryRun && rep.check.verdict === 'reject') {
+    // Even quiet, a refusal shows what blocks it.
+    const { renderCheck } = await import('../../report/check.js');
+    to.write(renderCheck(rep.check, { ...renderOptions(a, to), fatalOnly: true }) + '\n');
+  }
+  if (a.quiet) return;
+  const st = renderOptions(a, process.stderr).style!;
+  for (const u of rep.unmatched) {
+    process.stderr.write(`vmstate: ${st.warn(`warning: ${u.option} ${u.value}: ${u.option === '--strip-subsection' ? 'no vCPU has this subsection' : 'no vCPU has this register'}; nothing done for it`)}\n`);
+  }
+}
