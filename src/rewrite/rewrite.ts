@@ -114,10 +114,12 @@ export async function rewrite(req: RewriteRequest): Promise<RewriteReport> {
     await rewriteFile(req.input, req.output!, {
       limits: req.limits,
       editCpu: plan,
-      beforeCommit: (s) => {
+      beforeCommit: (s, { written }) => {
         check = recheck(s);
-        if (check && check.verdict === 'reject' && !req.force && req.output !== '-') {
-          throw new RefusalError(`the rewritten stream would still be rejected by the destination (${check.loader}): ${check.qemuError?.split('\n')[0] ?? 'see check'}; nothing written (use --force to write it anyway)`, { check });
+        if (check && check.verdict === 'reject' && !req.force) {
+          // From a pipe to a stream the bytes are out before the verdict: say so, still exit 1.
+          const outcome = written ? `it was written to ${req.output === '-' ? 'standard output' : req.output} all the same (a stream fed from a pipe cannot be held back): do not load it` : 'nothing written';
+          throw new RefusalError(`the rewritten stream would still be rejected by the destination (${check.loader}): ${check.qemuError?.split('\n')[0] ?? 'see check'}; ${outcome} (use --force to write it anyway)`, { check });
         }
       },
     });

@@ -16,7 +16,8 @@ import { walkDevice } from './device-walk.js';
 import { StreamReader } from '../wire/reader.js';
 import type { ByteSource } from '../wire/source.js';
 import type { StreamWriter } from '../wire/writer.js';
-import { LimitError, StreamFormatError, TruncatedError, UnsupportedError, type ErrorPlace } from '../wire/errors.js';
+import { LimitError, StreamFormatError, TruncatedError, UnsupportedError, UsageError, type ErrorPlace } from '../wire/errors.js';
+import { checkCpuEdit } from '../cpu/edit-check.js';
 import { COUNT_OFFSET, CPU_SECTION_VERSION, CPU_SUBSECTION_SIZES, TAIL_SIZE } from '../cpu/layout.js';
 import { cpregArraysSize, decodeCpregArrays, DEFAULT_MAX_CPREGS } from '../cpu/cpregs-decode.js';
 import { encodeCpregArrays } from '../cpu/cpregs-encode.js';
@@ -42,13 +43,37 @@ export interface DecodeLimits {
 
 export const DEFAULT_LIMITS: DecodeLimits = { maxBuffer: 64 << 20, maxCpregs: DEFAULT_MAX_CPREGS, maxVmdesc: 64 << 20 };
 
+/**
+ * The limits in force: `given` over {@link DEFAULT_LIMITS}. Each given value must be a whole
+ * number of at least 1 (NaN, infinities, fractions or a negative would disable or break a cap):
+ * a {@link UsageError} otherwise.
+ */
+export function resolveLimits(given: Partial<DecodeLimits> = {}): DecodeLimits {
+  const out = { ...DEFAULT_LIMITS };
+  for (const key of Object.keys(DEFAULT_LIMITS) as (keyof DecodeLimits)[]) {
+    const v: unknown = given[key];
+    if (v === undefined) continue;
+    if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 1) {
+      throw new UsageError(`limit ${key} must be a whole number of at least 1, got ${typeof v === 'string' ? JSON.stringify(v) : String(v)}`);
+    }
+    out[key] = v;
+  }
+  return out;
+}
+
 /** Options of {@link decodeStream}. */
 export interface DecodeOptions {
   limits?: Partial<DecodeLimits>;
   /** Receives the stream, byte for byte, with edits applied. */
   output?: StreamWriter;
-  /** Called for each cpu section before its bytes are copied; returns edits or null. */
+  /**
+   * Called for each cpu section before its bytes are copied; returns edits or null. An edit is
+   * checked before anything of it is written: 64-bit ids and values, as many of each, ids
+   * ascending without repeats (an {@link EditError} otherwise).
+   */
   editCpu?: (cpu: CpuSection) => CpuEdit | null;
+  /** Accept edits whose ids are out of order or repeated (for making malformed test streams). */
+  unorderedEdits?: boolean;
   /** Keep the decoded state of every device section (for `dump`). */
   collectState?: boolean;
 
@@ -96,7 +121,7 @@ const EMPTY = Buffer.alloc(0);
 
 /** Decodes (and, with `output`, copies and edits) one stream in a single pass. */
 export async function decodeStream(source: ByteSource, opts: DecodeOptions = {}): Promise<DecodedStream> {
-  const limits = { ...DEFAULT_LIMITS, ...opts.limits };
+  const limits = resolveLimits(opts.limits);
   const r = new StreamReader(source);
   const out = opts.output;
   if (out) r.setTap(out);
@@ -216,6 +241,7 @@ export async function decodeStream(source: ByteSource, opts: DecodeOptions = {})
         if (dev) checkCpuAgainstVmdesc(cpu, dev, res.warnings);
         const state = opts.collectState && dev ? await withWindow(r, limits, (buf, base) => walkDevice(dev, buf, 0, base, label).state) : null;
         const edit = out && opts.editCpu ? opts.editCpu(cpu) : null;
+        if (edit) checkCpuEdit(edit, instanceId, limits.maxCpregs, opts.unorderedEdits);
         if (edit) await applyCpuEdit(r, out!, cpu, edit, editedDevices, deviceIndex - 1, res);
         else await r.pass(cpu.bodyEnd - bodyStart);
         if (opts.collectState) res.devices.push({ offset: at, sectionId: sid, name, instanceId, version, state });

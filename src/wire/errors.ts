@@ -16,6 +16,7 @@ export type ErrorCode =
   | 'BAD_SECTION'
   | 'LIMIT'
   | 'USAGE'
+  | 'BAD_EDIT'
   | 'IO'
   | 'REFUSED';
 
