@@ -7,8 +7,8 @@
  * Node has no `linkat`: the link is made by `ln -L` (GNU coreutils: `linkat(…, AT_SYMLINK_FOLLOW)`)
  * given the file as its standard input. Where `O_TMPFILE` or `ln` is not available (some file
  * systems, no coreutils), the file is a named `0600` temporary beside the target instead, removed
- * on any error and by {@link removePendingTemps} (the CLI's SIGINT/SIGTERM/SIGHUP handlers); only
- * SIGKILL can then leave it.
+ * on any error and by {@link removePendingTemps} (the CLI's SIGINT/SIGTERM/SIGHUP handlers, held
+ * only while such a file exists: {@link watchPendingTemps}); only SIGKILL can then leave it.
  * @module
  */
 import { closeSync, constants, copyFileSync, existsSync, fchmodSync, fchownSync, fstatSync, fsyncSync, lstatSync, openSync, renameSync, unlinkSync } from 'node:fs';
@@ -22,20 +22,39 @@ const O_TMPFILE = 0o20000000 | 0o200000;
 
 /** Named temporaries not yet renamed or removed (what a signal handler must remove). */
 const pending = new Set<string>();
+let pendingWatcher: ((any: boolean) => void) | null = null;
+
+function addPending(p: string): void {
+  pending.add(p);
+  if (pending.size === 1) pendingWatcher?.(true);
+}
+
+function deletePending(p: string): void {
+  if (pending.delete(p) && pending.size === 0) pendingWatcher?.(false);
+}
 
 /**
  * Removes every named temporary file this process has not committed yet; synchronous, for
  * signal handlers (`O_TMPFILE` files need nothing: the kernel frees them with the process).
  */
 export function removePendingTemps(): void {
-  for (const p of pending) {
+  for (const p of [...pending]) {
     try {
       unlinkSync(p);
     } catch {
       // Already gone.
     }
+    deletePending(p);
   }
-  pending.clear();
+}
+
+/**
+ * Calls `fn(true)` when a named temporary comes to exist with none before, `fn(false)` when the
+ * last is gone: a program may then hold signals only while there is something to remove
+ * (one watcher; null stops watching).
+ */
+export function watchPendingTemps(fn: ((any: boolean) => void) | null): void {
+  pendingWatcher = fn;
 }
 
 /** A fresh name beside `target` for a temporary that becomes it. */
@@ -98,7 +117,7 @@ export class AtomicFile {
     } catch (e) {
       throw ioError(`cannot write ${target}`, e);
     }
-    pending.add(tmp);
+    addPending(tmp);
     return new AtomicFile(target, fd, 'named', tmp, opts);
   }
 
@@ -120,7 +139,7 @@ export class AtomicFile {
       beforeName?.();
       if (this.kind === 'unnamed') this.linkUnnamed();
       else renameOrThrow(this.tempPath!, this.target);
-      pending.delete(this.tempPath ?? '');
+      if (this.tempPath) deletePending(this.tempPath);
       syncDirectory(dirname(this.target));
     } catch (e) {
       this.discard();
@@ -141,7 +160,7 @@ export class AtomicFile {
       } catch {
         // Not there (any more).
       }
-      pending.delete(this.tempPath);
+      deletePending(this.tempPath);
     }
   }
 
@@ -162,7 +181,7 @@ export class AtomicFile {
   private linkUnnamed(): void {
     if (!exists(this.target) && ln(this.fd, this.target)) return;
     const tmp = tempPathFor(this.target);
-    pending.add(tmp);
+    addPending(tmp);
     try {
       if (!ln(this.fd, tmp)) {
         try {
@@ -188,7 +207,7 @@ export class AtomicFile {
       }
       throw e;
     } finally {
-      pending.delete(tmp);
+      deletePending(tmp);
     }
   }
 }
