@@ -96,8 +96,9 @@ export async function rewriteFile(input: string, output: string, opts: RewriteFi
     const writer = new StreamWriter(outputFor(src, sink));
     try {
       const res = await decodeStream(src, { ...opts, output: writer });
-      if (!early) await opts.beforeCommit?.(res, { written: target.kind === 'stream' });
+      // Every byte out first: into the unnamed file, or onto a stream that has no way back.
       await writer.flush();
+      if (!early) await opts.beforeCommit?.(res, { written: target.kind === 'stream' });
       assertUnchanged(before, await stateOf(src), input);
       await writer.end();
       return res;

@@ -15,10 +15,11 @@ export interface StdoutGuard {
 export function guardStdout(): StdoutGuard {
   let failure: string | null = null;
   const out = process.stdout;
-  out.on('error', (e: NodeJS.ErrnoException) => {
+  const failed = (e: NodeJS.ErrnoException): void => {
     if (e.code === 'EPIPE') process.exit(141);
     failure ??= `cannot write to standard output: ${e.code ?? e.message}`;
-  });
+  };
+  out.on('error', failed);
   if (stdoutWasClosed()) {
     // Node put /dev/null in its place: refuse the first byte instead of losing it.
     const write = out.write;
@@ -31,9 +32,14 @@ export function guardStdout(): StdoutGuard {
   return {
     settled: () =>
       new Promise((resolve) => {
-        if (out.destroyed || out.writableEnded) return resolve(failure);
-        // An empty write completes after every write before it.
-        out.write('', () => resolve(failure));
+        // Let an error event still in flight land first.
+        const done = () => setImmediate(() => resolve(failure));
+        if (out.destroyed || out.writableEnded) return done();
+        // An empty write completes after every write before it, with their error if any.
+        out.write('', (e) => {
+          if (e && (e as NodeJS.ErrnoException).code !== 'ERR_STREAM_DESTROYED') failed(e as NodeJS.ErrnoException);
+          done();
+        });
       }),
   };
 }
