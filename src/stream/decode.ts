@@ -11,7 +11,8 @@ import { Item, MAGIC, STREAM_VERSION, COMMANDS } from './constants.js';
 import type { CommandRecord, Configuration, CpuSection, IterativeSection, RamSummary, SectionRecord, SubsectionRecord, VmdescRecord } from './records.js';
 import { readConfiguration } from './configuration.js';
 import { RamWalker } from './ram.js';
-import { locateVmdesc, parseVmdesc, encodeVmdesc, patchCpuArrays, dropSubsection, vmdescOffsetOf, type Vmdesc, type VmdescBody, type VmdescDevice, type VmdescField } from './vmdesc.js';
+import { locateVmdesc, parseVmdesc, encodeVmdesc, patchCpuArrays, dropSubsection, vmdescOffsetOf, cloneVmdesc, type Vmdesc, type VmdescBody, type VmdescDevice, type VmdescField } from './vmdesc.js';
+import { JSON_PAIRS, type JsonObject } from './json-writer.js';
 import { walkDevice } from './device-walk.js';
 import { StreamReader } from '../wire/reader.js';
 import type { ByteSource } from '../wire/source.js';
@@ -45,7 +46,7 @@ export const DEFAULT_LIMITS: DecodeLimits = { maxBuffer: 64 << 20, maxCpregs: DE
 
 /**
  * The limits in force: `given` over {@link DEFAULT_LIMITS}. Each given value must be a whole
- * number of at least 1 (NaN, infinities, fractions or a negative would disable or break a cap):
+ * number of at least 0 (NaN, infinities, fractions or a negative would disable or break a cap):
  * a {@link UsageError} otherwise.
  */
 export function resolveLimits(given: Partial<DecodeLimits> = {}): DecodeLimits {
@@ -53,8 +54,8 @@ export function resolveLimits(given: Partial<DecodeLimits> = {}): DecodeLimits {
   for (const key of Object.keys(DEFAULT_LIMITS) as (keyof DecodeLimits)[]) {
     const v: unknown = given[key];
     if (v === undefined) continue;
-    if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 1) {
-      throw new UsageError(`limit ${key} must be a whole number of at least 1, got ${typeof v === 'string' ? JSON.stringify(v) : String(v)}`);
+    if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) {
+      throw new UsageError(`limit ${key} must be a whole number of at least 0, got ${typeof v === 'string' ? JSON.stringify(v) : String(v)}`);
     }
     out[key] = v;
   }
@@ -135,9 +136,11 @@ export async function decodeStream(source: ByteSource, opts: DecodeOptions = {})
   let vmdescAt: VmdescRecord | null = null;
   let vmdescLooked = false;
   if (source.size !== undefined && source.readAt) {
-    // Real vmdescs are tens of KiB: look in a small tail first, widen only when needed.
+    // Real vmdescs are tens of KiB: look in a small tail first, then (rarely) straight in the
+    // largest tail allowed. Growing in steps would leave every smaller tail as garbage, which a
+    // vmdesc near the cap cannot afford (its decode must stay within 3× its size).
     const total = source.size;
-    for (let want = TAIL_FIRST; ; want *= 4) {
+    for (let want = TAIL_FIRST; ; want = limits.maxVmdesc + 16) {
       const tailLen = Math.min(total, want, limits.maxVmdesc + 16);
       const tail = await source.readAt(total - tailLen, tailLen);
       const found = locateVmdesc(tail, total - tailLen, total);
@@ -309,20 +312,29 @@ export async function decodeStream(source: ByteSource, opts: DecodeOptions = {})
     await r.need(5);
     const len = r.peek(5).readUInt32BE(1);
     if (len > limits.maxVmdesc) throw new LimitError('vmdesc length', len, limits.maxVmdesc, 'maxVmdesc', r.place(at + 1));
-    await r.need(5 + len);
-    const json = r.peek(5 + len).subarray(5);
-    const parsed = vmdesc && vmdescAt && (vmdescAt as VmdescRecord).offset === at ? vmdesc : parseVmdesc(json, at + 5);
+    // Parsed already (from the tail, or from the held rest of a pipe): the bytes need not be
+    // held again, only passed on (or replaced).
+    let parsed = vmdesc && vmdescAt && (vmdescAt as VmdescRecord).offset === at ? vmdesc : null;
+    if (!parsed) {
+      await r.need(5 + len);
+      parsed = parseVmdesc(r.peek(5 + len).subarray(5), at + 5);
+    }
     res.vmdesc = { offset: at, length: len, json: parsed };
     if (out && editedDevices.size) {
-      // A fresh parse is the patchable copy (the JSON model carries symbols structuredClone drops).
-      const patched = parseVmdesc(json, at + 5);
+      // Only the edited devices are copied to be patched; the rest is shared with the model.
+      const patched = patchableCopy(parsed, editedDevices.keys());
       for (const [k, e] of editedDevices) {
         const d = patched.devices[k];
         if (!d) continue;
         if (e.count !== undefined) patchCpuArrays(d, e.count);
         for (const s of e.drop) dropSubsection(d, s);
       }
-      await r.drop(5 + len);
+      // Dropped a piece at a time: a large vmdesc is never held twice.
+      for (let left = 5 + len; left > 0; ) {
+        const k = Math.min(left, WINDOW);
+        await r.drop(k);
+        left -= k;
+      }
       out.insert(encodeVmdesc(patched));
     } else {
       await r.pass(5 + len);
@@ -347,6 +359,20 @@ export async function decodeStream(source: ByteSource, opts: DecodeOptions = {})
     await walker.walkBody(r);
     return walker;
   }
+}
+
+/**
+ * A copy of `v` whose `devices` entries at `edited` are deep copies (patchable without touching
+ * `v`); everything else is shared. The whole vmdesc is deep-copied when its root or device list
+ * carries exact pairs (duplicate or integer-like keys), which a shallow copy would lose.
+ */
+function patchableCopy(v: Vmdesc, edited: Iterable<number>): Vmdesc {
+  if ((v as unknown as JsonObject)[JSON_PAIRS] || (v.devices as unknown as JsonObject)[JSON_PAIRS]) return cloneVmdesc(v);
+  const devices = v.devices.slice();
+  for (const k of edited) if (devices[k]) devices[k] = cloneVmdesc(devices[k]!);
+  const copy: Vmdesc = Object.assign({}, v);
+  copy.devices = devices;
+  return copy;
 }
 
 /** The vmdesc entry for the k-th FULL section, checked against the section header. */
