@@ -10,8 +10,10 @@
  * ```
  * @module
  */
-export { decodeFile, decodeSource, rewriteFile } from './api.js';
-export { decodeStream, DEFAULT_LIMITS } from './stream/decode.js';
+export { decodeFile, decodeSource, rewriteFile, type RewriteFileOptions, type CommitContext } from './api.js';
+export { decodeStream, DEFAULT_LIMITS, resolveLimits } from './stream/decode.js';
+export { EditError } from './cpu/edit-check.js';
+export { removePendingTemps } from './wire/atomic-file.js';
 export type { CpuEdit, DecodeLimits, DecodeOptions, DecodedStream, DeviceState } from './stream/decode.js';
 export type {
   CommandRecord,
@@ -27,7 +29,7 @@ export type {
 export type { Vmdesc, VmdescDevice, VmdescBody, VmdescField } from './stream/vmdesc.js';
 export { encodeCpregArrays } from './cpu/cpregs-encode.js';
 export { decodeCpregArrays } from './cpu/cpregs-decode.js';
-export { BufferSource, FileSource, IterableSource, openSource, type ByteSource } from './wire/source.js';
+export { BufferSource, FileSource, IterableSource, openSource, allowBlockingReads, type ByteSource } from './wire/source.js';
 export { StreamWriter, FileSink, MemorySink, WritableSink, type ByteSink } from './wire/writer.js';
 export {
   VmstateError,

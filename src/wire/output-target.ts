@@ -98,7 +98,9 @@ export async function resolveOutputTarget(output: string): Promise<OutputTarget>
   if (lst.isSymbolicLink()) {
     try {
       st = await stat(output, { bigint: true });
-      path = realpathSync(output);
+      // A file is replaced where it is (the link stays); a stream is opened through the link
+      // (`/dev/stdout` names a pipe by a link that is no path).
+      if (st.isFile()) path = realpathSync(output);
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code === 'ENOENT') {
         throw new UsageError(`${output} is a symbolic link to a missing file: not followed (name the file itself)`);
