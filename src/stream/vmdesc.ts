@@ -182,20 +182,23 @@ export function parseVmdesc(json: Buffer, offset: number, options: VmdescOptions
  */
 const FOOTPRINT = { object: 128, array: 96, string: 48, scalar: 16 };
 
+/** Longest string a vmdesc may hold: QEMU writes names of fields, devices and types (tens of bytes). */
+export const MAX_VMDESC_STRING = 64 << 10;
+
 /** Parsed size a vmdesc may take: its own length, and at least this much (real ones are tens of KiB). */
 export const VMDESC_FOOTPRINT_FLOOR = 16 << 20;
 
 /**
  * Estimates the memory the parsed `json` will take, from one pass over its bytes (no values
  * made), and throws a {@link LimitError} when that exceeds its own length (or the
- * {@link VMDESC_FOOTPRINT_FLOOR}): with the JSON bytes and their text, a parse then takes at most
- * three times the vmdesc's size.
+ * {@link VMDESC_FOOTPRINT_FLOOR}), or when a string is longer than {@link MAX_VMDESC_STRING}:
+ * with the JSON bytes and their text, a parse then takes at most three times the vmdesc's size.
  */
 export function checkVmdescFootprint(json: Uint8Array, offset: number): void {
   const n = json.length;
   const budget = Math.max(n, VMDESC_FOOTPRINT_FLOOR);
   // Cannot exceed the budget whatever it holds: a byte of text is at most one 128-byte object.
-  if (n * FOOTPRINT.object <= budget) return;
+  if (n * FOOTPRINT.object <= budget && n <= MAX_VMDESC_STRING) return;
   let estimate = 0;
   for (let i = 0; i < n; ) {
     const c = json[i]!;
@@ -203,6 +206,9 @@ export function checkVmdescFootprint(json: Uint8Array, offset: number): void {
       // A string (value or key): to its closing quote, over escapes.
       let j = i + 1;
       while (j < n && json[j] !== 0x22) j += json[j] === 0x5c ? 2 : 1;
+      if (j - i - 1 > MAX_VMDESC_STRING) {
+        throw new LimitError('vmdesc string length', j - i - 1, MAX_VMDESC_STRING, 'MAX_VMDESC_STRING', place(offset + i));
+      }
       estimate += FOOTPRINT.string + (j - i - 1);
       i = j + 1;
       continue;

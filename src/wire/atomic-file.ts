@@ -63,9 +63,12 @@ export function tempPathFor(target: string): string {
 }
 
 let lnPath: string | null | undefined;
-/** GNU `ln`, from the system's own directories only (never from `PATH`: this may run as root). */
+/**
+ * GNU `ln`, from the system's own directories only (never from `PATH`: this may run as root),
+ * where `/proc` is there to name the unnamed file by; null otherwise.
+ */
 function findLn(): string | null {
-  lnPath ??= ['/usr/bin/ln', '/bin/ln'].find((p) => existsSync(p)) ?? null;
+  lnPath ??= existsSync('/proc/self/fd/0') ? (['/usr/bin/ln', '/bin/ln'].find((p) => existsSync(p)) ?? null) : null;
   return lnPath;
 }
 
