@@ -18,6 +18,7 @@ export type ErrorCode =
   | 'LIMIT'
   | 'BAD_PROFILE'
   | 'USAGE'
+  | 'BAD_EDIT'
   | 'IO'
   | 'REFUSED';
 
@@ -169,7 +170,7 @@ export class ProfileError extends VmstateError {
  */
 export class UsageError extends VmstateError {
   override readonly name = 'UsageError';
-  constructor(message: string, data: ErrorData = {}, code: 'USAGE' | 'IO' = 'USAGE') {
+  constructor(message: string, data: ErrorData = {}, code: 'USAGE' | 'IO' | 'BAD_EDIT' = 'USAGE') {
     super(code, message, undefined, data);
   }
 }

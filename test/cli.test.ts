@@ -131,7 +131,7 @@ describe('bad input: exit 2, typed error naming offset and section, nothing half
     const r = vmstate(['rewrite', input, '-o', dir]);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('is a directory');
-    expect(vmstate(['profile', input, '-o', dir]).stderr).toBe(`vmstate: cannot write ${dir}: EISDIR\n`);
+    expect(vmstate(['profile', input, '-o', dir]).stderr).toBe(`vmstate: ${dir} is a directory: name the output file\n`);
     expect(readdirSync(dir).filter((f) => f.includes('.tmp'))).toEqual([]);
   });
 });

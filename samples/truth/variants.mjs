@@ -198,6 +198,8 @@ export async function applyVariant(inputPath, spec, outputPath) {
     }
   } else {
     await rewriteFile(inputPath, outputPath, {
+      // Variants may put ids out of order or repeat them on purpose: QEMU's answer is the point.
+      unorderedEdits: true,
       editCpu: (cpu) => {
         const r = applyOpsToList(cpu.ids, cpu.values, ops, cpu.subsections);
         planned.push({ instance: cpu.instance, ...r });

@@ -114,6 +114,8 @@ export class DecompressingSource implements ByteSource {
   private readonly out: AsyncIterator<Buffer>;
   private inputError: unknown = null;
   private closed = false;
+  /** The state of the compressed input's file (the file whose change matters). */
+  readonly fstat?: ByteSource['fstat'];
 
   constructor(
     private readonly input: ByteSource,
@@ -122,6 +124,7 @@ export class DecompressingSource implements ByteSource {
     private readonly what = `${format} stream`,
   ) {
     this.codec = CODECS[format].decompress(what);
+    if (input.fstat) this.fstat = () => input.fstat!();
     // A failing input (not the codec) is remembered: the codec would only say "unexpected end".
     const pump = async function* (self: DecompressingSource): AsyncGenerator<Buffer> {
       try {

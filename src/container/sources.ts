@@ -21,11 +21,13 @@ export class CountingSource implements ByteSource {
   skip?: (n: number) => Promise<void>;
   readAt?: (position: number, length: number) => Promise<Buffer>;
   release?: (chunk: Buffer) => void;
+  fstat?: ByteSource['fstat'];
   constructor(
     private readonly base: ByteSource,
     private readonly hooks: { advance(position: number): void; closed(): void },
   ) {
     if (base.size !== undefined) this.size = base.size;
+    if (base.fstat) this.fstat = () => base.fstat!();
     if (base.release) this.release = (c) => base.release!(c);
     if (base.skip) {
       this.skip = async (n) => {
@@ -59,8 +61,10 @@ export class OffsetSource implements ByteSource {
   ) {
     this.size = Math.max(0, base.size - start);
     if (base.release) this.release = (c) => base.release!(c);
+    if (base.fstat) this.fstat = () => base.fstat!();
   }
   release?: (chunk: Buffer) => void;
+  fstat?: ByteSource['fstat'];
   read(): Promise<Buffer | null> {
     return this.base.read();
   }
@@ -78,12 +82,14 @@ export class OffsetSource implements ByteSource {
 /** Chunks already read from a pipe, served again before the rest of it. */
 export class PrependSource implements ByteSource {
   release?: (chunk: Buffer) => void;
+  fstat?: ByteSource['fstat'];
   constructor(
     private readonly head: Buffer[],
     private readonly base: ByteSource,
   ) {
     // Held chunks are the base's own (or copies it ignores): they go back to it like the rest.
     if (base.release) this.release = (c) => base.release!(c);
+    if (base.fstat) this.fstat = () => base.fstat!();
   }
   async read(): Promise<Buffer | null> {
     for (;;) {

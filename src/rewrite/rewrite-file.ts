@@ -2,61 +2,95 @@
  * The byte side of a rewrite: copy a stream from a path or stdin through the decoder with
  * edits, to a file or stdout, in the input's container.
  */
-import { realpathSync, statSync } from 'node:fs';
-import { resolve } from 'node:path';
-import { decodeStream, type DecodeOptions, type DecodedStream } from '../stream/decode.js';
-import { containerOf, openInput, outputFor } from '../container/open.js';
-import { FileSink, StreamWriter, WritableSink } from '../wire/writer.js';
-import { CopyFileSink } from '../wire/copy-sink.js';
-import { UsageError } from '../errors.js';
+import { decodeStream, resolveLimits, type DecodeOptions, type DecodedStream } from '../stream/decode.js';
+import type { ByteSource } from '../wire/source.js';
+import { openInput, outputFor } from '../container/open.js';
+import { StreamWriter } from '../wire/writer.js';
+import { openOutput } from '../wire/output.js';
+import { assertNotInput, resolveOutputTarget } from '../wire/output-target.js';
+import { changeBetween, type FileState } from '../wire/file-state.js';
+import { ioError, UsageError } from '../errors.js';
+import { checkCpuEdit } from '../cpu/edit-check.js';
 
-function isDirectory(p: string): boolean {
+/** What {@link rewriteFile}'s `beforeCommit` is told besides the decoded stream. */
+export interface CommitContext {
+  /**
+   * True when the bytes have gone out already: a stream output (standard output, FIFO, device)
+   * fed from a pipe, where no verdict can come before the first byte. Throwing then discards
+   * nothing; it only fails the call.
+   */
+  written: boolean;
+}
+
+/** Options of {@link rewriteFile}. */
+export type RewriteFileOptions = Omit<DecodeOptions, 'output'> & {
+  /** Runs once the input is decoded and the edits planned, before the output is committed; throwing discards it. */
+  beforeCommit?: (res: DecodedStream, ctx: CommitContext) => void | Promise<void>;
+};
+
+async function stateOf(src: ByteSource): Promise<FileState | null> {
   try {
-    return statSync(p).isDirectory();
-  } catch {
-    return false;
+    return (await src.fstat?.()) ?? null;
+  } catch (e) {
+    throw ioError('cannot read the input', e);
   }
 }
 
-function sameFile(a: string, b: string): boolean {
-  try {
-    return realpathSync(a) === realpathSync(b);
-  } catch {
-    return resolve(a) === resolve(b);
-  }
+/** Throws unless a regular input is as it was: every byte decoded must be the byte that is there. */
+function assertUnchanged(before: FileState | null, after: FileState | null, input: string): void {
+  if (!before?.regular) return;
+  const change = after ? changeBetween(before, after) : 'it cannot be examined any more';
+  if (change) throw new UsageError(`the input ${input} changed while it was read (${change}): nothing written`, { reason: 'input-changed', change }, 'IO');
 }
 
 /**
- * Copies `input` to `output` (`-` = stdout) through the decoder with the given
- * edits. A file output appears only complete: it is written beside the target
- * and renamed on success, and removed on any error. The input is never the output.
+ * Copies `input` to `output` (`-` = standard output) through the decoder with the given edits.
+ *
+ * A regular-file output appears only complete: it is written unnamed beside the target, synced,
+ * and named only on success (see {@link AtomicFile}), with the input's permission bits less the
+ * umask; after any error nothing of it remains. A FIFO, character device or standard output is
+ * written through as a stream; from an input file, everything is decoded and checked (edits,
+ * `beforeCommit`) before the first byte is written. Anything else (directory, block device,
+ * socket, a symbolic link to nothing) is refused, as is the input itself under any name (device
+ * and inode compared). An input file that changes while it is read fails the call (nothing
+ * written). Every byte written is one the decoder read and checked.
  */
-export async function rewriteFile(
-  input: string,
-  output: string,
-  opts: Omit<DecodeOptions, 'output'> & {
-    /** Runs after the whole input was copied, before the output is committed; throwing discards it. */
-    beforeCommit?: (res: DecodedStream) => void | Promise<void>;
-  } = {},
-): Promise<DecodedStream> {
-  if (output !== '-' && input !== '-' && sameFile(input, output)) {
-    throw new UsageError(`refusing to write over the input ${input}: choose another output path`);
-  }
-  if (output !== '-' && isDirectory(output)) throw new UsageError(`${output} is a directory: name the output file`);
-  const src = await openInput(input);
-  // A bare stream in a regular file is copied by the kernel while it is decoded (see CopyFileSink).
-  const copyable = input !== '-' && src.size !== undefined && !containerOf(src);
-  const sink = output === '-' ? new WritableSink(process.stdout) : copyable ? await CopyFileSink.create(input, output) : await FileSink.create(output);
-  // A libvirt save image is written back as one: same header and XML, stream compressed alike.
-  const writer = new StreamWriter(outputFor(src, sink));
+export async function rewriteFile(input: string, output: string, opts: RewriteFileOptions = {}): Promise<DecodedStream> {
+  resolveLimits(opts.limits);
+  const target = await resolveOutputTarget(output);
+  let src = await openInput(input);
   try {
-    const res = await decodeStream(src, { ...opts, output: writer });
-    await opts.beforeCommit?.(res);
-    await writer.end();
-    return res;
-  } catch (e) {
-    await writer.abort();
-    throw e;
+    const before = await stateOf(src);
+    assertNotInput(target, before, input);
+    // A stream cannot be taken back: from a file, decide everything before the first byte.
+    const early = target.kind === 'stream' && src.size !== undefined && !!before?.regular;
+    if (early) {
+      const res = await decodeStream(src, { limits: opts.limits, onProgress: opts.onProgress });
+      for (const c of res.cpus) {
+        const edit = opts.editCpu?.(c);
+        if (edit) checkCpuEdit(edit, c.instance, resolveLimits(opts.limits).maxCpregs, opts.unorderedEdits);
+      }
+      await opts.beforeCommit?.(res, { written: false });
+      await src.close();
+      src = await openInput(input);
+      const again = await stateOf(src);
+      assertUnchanged(before, again, input);
+    }
+    const sink = await openOutput(target, { input: before, inputName: input });
+    // A libvirt save image is written back as one: same header and XML, stream compressed alike.
+    const writer = new StreamWriter(outputFor(src, sink));
+    try {
+      const res = await decodeStream(src, { ...opts, output: writer });
+      // Every byte out first: into the unnamed file, or onto a stream that has no way back.
+      await writer.flush();
+      if (!early) await opts.beforeCommit?.(res, { written: target.kind === 'stream' });
+      assertUnchanged(before, await stateOf(src), input);
+      await writer.end();
+      return res;
+    } catch (e) {
+      await writer.abort();
+      throw e;
+    }
   } finally {
     await src.close();
   }

@@ -141,9 +141,8 @@ export async function rewriteStream(input: string, output: string | undefined, o
     const after = { ...s, cpus: s.cpus.map((c) => applyPlan(c, plans.get(c.instance)!)) };
     return check.checkDecoded(output ?? input, after, dest, { loader, accel: options.accel });
   };
-  // Standard output cannot take back what it was given: there, a refusal is only the exit code.
-  const refuses = !options.dryRun && output !== '-';
   let result: CheckResult | null = null;
+  let streamed = false;
   const done = (written: boolean): RewriteResult => ({
     input,
     output: options.dryRun ? null : output!,
@@ -162,17 +161,21 @@ export async function rewriteStream(input: string, output: string | undefined, o
       await rewriteFile(input, output!, {
         limits: options.limits,
         editCpu: plan,
-        beforeCommit: (s: DecodedStream) => {
+        beforeCommit: (s: DecodedStream, { written }) => {
+          streamed = written;
           result = recheck(s);
-          if (!refuses) return;
+          // From a pipe to a stream output the bytes are out before the verdict: say so, still refuse.
+          const outcome = written
+            ? `it was written to ${output === '-' ? 'standard output' : output} all the same (a stream fed from a pipe cannot be held back): do not load it`
+            : 'nothing written';
           if (options.strictEdits && pending.length) {
             const what = pending.map((p) => `${p.option} ${p.value}`).join(', ');
-            throw new RefusalError(`refusing to write ${output}: ${what} matched nothing in the stream (--strict-edits); nothing written`);
+            throw new RefusalError(`refusing to write ${output}: ${what} matched nothing in the stream (--strict-edits); ${outcome}`);
           }
           if (result && result.verdict === 'reject' && !options.force) {
             const fatal = [...result.anomalies, ...result.devices.flatMap((c) => c.anomalies)].filter((a) => a.fatal).length;
             throw new RefusalError(
-              `refusing to write ${output}: the destination (loader ${result.loader}) would reject the rewritten stream (${fatal} fatal finding(s)); nothing written (--force writes it anyway, and the destination will refuse it)`,
+              `refusing to write ${output}: the destination (loader ${result.loader}) would reject the rewritten stream (${fatal} fatal finding(s)); ${outcome} (--force writes it anyway, and the destination will refuse it)`,
             );
           }
         },
@@ -180,7 +183,7 @@ export async function rewriteStream(input: string, output: string | undefined, o
     }
   } catch (e) {
     // A refusal carries what was planned, for the report that explains it.
-    if (e instanceof RefusalError) throw new RefusalError(e.message, { ...e.data, result: done(false) });
+    if (e instanceof RefusalError) throw new RefusalError(e.message, { ...e.data, result: done(streamed) });
     throw e;
   }
   return done(!options.dryRun);

@@ -12,15 +12,17 @@
 import type { CommandRecord, Configuration, CpuSection, IterativeSection, RamSummary, SectionRecord, VmdescRecord } from './records.js';
 import { readConfiguration } from './configuration.js';
 import { RamWalker } from './ram.js';
-import { DEFAULT_MAX_VMDESC, dropSubsection, encodeVmdesc, parseVmdesc, patchCpuArrays, vmdescFromTail, vmdescIn, type FoundVmdesc, type Vmdesc, type VmdescDevice } from './vmdesc.js';
+import { cloneVmdesc, DEFAULT_MAX_VMDESC, dropSubsection, encodeVmdesc, parseVmdesc, patchCpuArrays, vmdescFromTail, vmdescIn, type FoundVmdesc, type Vmdesc, type VmdescDevice } from './vmdesc.js';
 import { walkDeviceAhead } from './device-walk.js';
 import { checkCpuAgainstVmdesc, describedSubsections, pickDevice, scanOpaqueBody } from './devices.js';
 import { RecordWalker, type SectionItem } from './walk.js';
+import { JSON_PAIRS, type JsonObject } from './json-writer.js';
 import { StreamReader } from '../wire/reader.js';
 import { readAhead } from '../wire/lookahead.js';
 import { BufferSource, DEFAULT_CHUNK, IterableSource, type ByteSource } from '../wire/source.js';
 import type { StreamWriter } from '../wire/writer.js';
-import { LimitError, StreamFormatError, UnsupportedError } from '../errors.js';
+import { LimitError, StreamFormatError, UnsupportedError, UsageError } from '../errors.js';
+import { checkCpuEdit } from '../cpu/edit-check.js';
 import { CPU_SECTION_VERSION } from '../cpu/layout.js';
 import { DEFAULT_MAX_CPREGS } from '../cpu/cpregs-decode.js';
 import { decodeCpuBody } from '../cpu/section.js';
@@ -53,13 +55,37 @@ export interface DecodeLimits {
  */
 export const DEFAULT_LIMITS: Readonly<DecodeLimits> = { maxBuffer: 64 << 20, maxCpregs: DEFAULT_MAX_CPREGS, maxVmdesc: DEFAULT_MAX_VMDESC };
 
+/**
+ * The limits in force: `given` over {@link DEFAULT_LIMITS}. Each given value must be a whole
+ * number of at least 0 (NaN, infinities, fractions or a negative would disable or break a cap):
+ * a {@link UsageError} otherwise.
+ */
+export function resolveLimits(given: Partial<DecodeLimits> = {}): DecodeLimits {
+  const out = { ...DEFAULT_LIMITS };
+  for (const key of Object.keys(DEFAULT_LIMITS) as (keyof DecodeLimits)[]) {
+    const v: unknown = given[key];
+    if (v === undefined) continue;
+    if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) {
+      throw new UsageError(`limit ${key} must be a whole number of at least 0, got ${typeof v === 'string' ? JSON.stringify(v) : String(v)}`, { reason: 'bad-limit', limit: key });
+    }
+    out[key] = v;
+  }
+  return out;
+}
+
 /** Options of {@link decodeStream}. */
 export interface DecodeOptions {
   limits?: Partial<DecodeLimits>;
   /** Receives the stream, byte for byte, with edits applied. */
   output?: StreamWriter;
-  /** Called for each cpu section before its bytes are copied; returns edits or null. */
+  /**
+   * Called for each cpu section before its bytes are copied; returns edits or null. An edit is
+   * checked before anything of it is written: 64-bit ids and values, as many of each, ids
+   * ascending without repeats (a `BAD_EDIT` UsageError otherwise).
+   */
   editCpu?: (cpu: CpuSection) => CpuEdit | null;
+  /** Accept edits whose ids are out of order or repeated (for making malformed test streams). */
+  unorderedEdits?: boolean;
   /** Keep the decoded state of every device section (for `dump`). */
   collectState?: boolean;
   /** Called now and then with the current input offset. */
@@ -170,7 +196,7 @@ class StreamDecoder {
     private readonly source: InputSource,
     private readonly opts: DecodeOptions,
   ) {
-    this.limits = { ...DEFAULT_LIMITS, ...opts.limits };
+    this.limits = resolveLimits(opts.limits);
     this.r = new StreamReader(source);
     this.out = opts.output;
     if (this.out) this.r.setTap(this.out);
@@ -273,6 +299,7 @@ class StreamDecoder {
       if (dev) checkCpuAgainstVmdesc(cpu, dev, res.warnings);
       if (this.opts.collectState && dev) state = await this.walkState(dev, label);
       const edit = this.out && this.opts.editCpu ? this.opts.editCpu(cpu) : null;
+      if (edit) checkCpuEdit(edit, cpu.instance, this.limits.maxCpregs, this.opts.unorderedEdits);
       const done = edit ? await copyCpuEdited(r, this.out!, cpu, edit) : null;
       if (done) {
         this.edits.set(k, done);
@@ -303,23 +330,49 @@ class StreamDecoder {
   /** The vmdesc item after EOF: copied as it is, or patched for the edits made. */
   private async vmdesc(at: number, len: number): Promise<void> {
     const { r, out, res } = this;
-    await r.need(5 + len);
-    const json = r.peek(5 + len).subarray(5);
-    const parsed = this.layout && this.layout.at.offset === at ? this.layout.json : parseVmdesc(json, at + 5, { maxVmdesc: this.limits.maxVmdesc });
+    // Parsed already (from the tail, or from the held rest of a pipe): the bytes need not be
+    // held again, only passed on (or replaced).
+    let parsed = this.layout && this.layout.at.offset === at ? this.layout.json : null;
+    if (!parsed) {
+      await r.need(5 + len);
+      parsed = parseVmdesc(r.peek(5 + len).subarray(5), at + 5, { maxVmdesc: this.limits.maxVmdesc });
+    }
     res.vmdesc = { offset: at, length: len, json: parsed };
     if (out && this.edits.size) {
-      // A fresh parse is the patchable copy (the JSON model carries symbols structuredClone drops).
-      const patched = parseVmdesc(json, at + 5, { maxVmdesc: this.limits.maxVmdesc });
+      // Only the edited devices are copied to be patched; the rest is shared with the model.
+      const patched = patchableCopy(parsed, this.edits.keys());
       for (const [k, e] of this.edits) {
         const d = patched.devices[k];
         if (!d) continue;
         if (e.count !== undefined) patchCpuArrays(d, e.count);
         for (const s of e.dropped) dropSubsection(d, s);
       }
-      await r.drop(5 + len);
+      // Dropped a piece at a time: a large vmdesc is never held twice.
+      for (let left = 5 + len; left > 0; ) {
+        const k = Math.min(left, DROP_PIECE);
+        await r.drop(k);
+        left -= k;
+      }
       out.insert(encodeVmdesc(patched));
     } else {
       await r.pass(5 + len);
     }
   }
+}
+
+/** How much of a replaced vmdesc is dropped from the reader at a time. */
+const DROP_PIECE = 64 << 10;
+
+/**
+ * A copy of `v` whose `devices` entries at `edited` are deep copies (patchable without touching
+ * `v`); everything else is shared. The whole vmdesc is deep-copied when its root or device list
+ * carries exact pairs (duplicate or integer-like keys), which a shallow copy would lose.
+ */
+function patchableCopy(v: Vmdesc, edited: Iterable<number>): Vmdesc {
+  if ((v as unknown as JsonObject)[JSON_PAIRS] || (v.devices as unknown as JsonObject)[JSON_PAIRS]) return cloneVmdesc(v);
+  const devices = v.devices.slice();
+  for (const k of edited) if (devices[k]) devices[k] = cloneVmdesc(devices[k]!);
+  const copy: Vmdesc = Object.assign({}, v);
+  copy.devices = devices;
+  return copy;
 }

@@ -208,8 +208,10 @@ export class JsonSyntaxError extends Error {
 export interface JsonParseOptions {
   /** Deepest nesting accepted (default 512); deeper input is rejected, not overflowed. */
   maxDepth?: number;
-  /** Receives each object and array with the index of its opening bracket. */
+  /** Receives each object and array with the index of its opening bracket (plus {@link positionBase}). */
   positions?: WeakMap<object, number>;
+  /** Added to every index given to {@link positions} (default 0). */
+  positionBase?: number;
 }
 
 /** Canonical array-index keys are the ones JS objects move to the front. */
@@ -225,6 +227,7 @@ const INTEGER_KEY = /^(?:0|[1-9][0-9]{0,9})$/;
 export function parseJsonPreservingOrder(text: string, options: JsonParseOptions = {}): JsonValue {
   const maxDepth = options.maxDepth ?? 512;
   const positions = options.positions;
+  const base = options.positionBase ?? 0;
   let i = 0;
   const n = text.length;
 
@@ -314,7 +317,7 @@ export function parseJsonPreservingOrder(text: string, options: JsonParseOptions
 
   const array = (depth: number): JsonValue[] => {
     const out: JsonValue[] = [];
-    positions?.set(out, i);
+    positions?.set(out, base + i);
     i++;
     ws();
     if (text[i] === ']') {
@@ -334,15 +337,16 @@ export function parseJsonPreservingOrder(text: string, options: JsonParseOptions
 
   const object = (depth: number): JsonObject => {
     const out: JsonObject = {};
-    positions?.set(out, i);
+    positions?.set(out, base + i);
     i++;
     ws();
     if (text[i] === '}') {
       i++;
       return out;
     }
+    // The exact pairs are kept only once a key repeats or is integer-like (rare): until then the
+    // object's own key order is the text's.
     let pairs: [string, JsonValue][] | null = null;
-    const seen: [string, JsonValue][] = [];
     for (;;) {
       ws();
       if (text[i] !== '"') fail('expected a key string');
@@ -350,10 +354,14 @@ export function parseJsonPreservingOrder(text: string, options: JsonParseOptions
       ws();
       expect(':');
       const v = value(depth);
-      seen.push([k, v]);
-      if (Object.prototype.hasOwnProperty.call(out, k) || INTEGER_KEY.test(k)) pairs = seen;
-      // defineProperty: a "__proto__" key must become data, not a prototype.
-      Object.defineProperty(out, k, { value: v, enumerable: true, writable: true, configurable: true });
+      if (!pairs && (Object.prototype.hasOwnProperty.call(out, k) || INTEGER_KEY.test(k))) {
+        pairs = Object.keys(out).map((key) => [key, out[key] as JsonValue]);
+      }
+      pairs?.push([k, v]);
+      // A "__proto__" key must become data, not a prototype: defineProperty for it alone, as it
+      // turns the object into a slower, larger dictionary.
+      if (k === '__proto__') Object.defineProperty(out, k, { value: v, enumerable: true, writable: true, configurable: true });
+      else out[k] = v;
       ws();
       if (text[i] === ',') i++;
       else if (text[i] === '}') {

@@ -8,8 +8,9 @@
  * the original bytes; edits ({@link patchCpuArrays}, {@link dropSubsection})
  * produce what QEMU itself would have written for the edited state.
  */
+import { isAscii } from 'node:buffer';
 import { LimitError, StreamFormatError, type ErrorPlace } from '../errors.js';
-import { JsonSyntaxError, parseJsonPreservingOrder, qemuJson, RawJsonNumber } from './json-writer.js';
+import { JSON_PAIRS, JsonSyntaxError, parseJsonPreservingOrder, qemuJson, RawJsonNumber, type JsonObject } from './json-writer.js';
 import type { ByteSource } from '../wire/source.js';
 import type { VmdescRecord } from './records.js';
 
@@ -137,7 +138,10 @@ const TAIL_FIRST = 1 << 20;
  */
 export async function vmdescFromTail(source: ByteSource & { readonly size: number; readAt(p: number, l: number): Promise<Buffer> }, maxVmdesc: number): Promise<FoundVmdesc | null> {
   const total = source.size;
-  for (let want = TAIL_FIRST; ; want *= 4) {
+  // Real vmdescs are tens of KiB: look in a small tail first, then (rarely) straight in the
+  // largest tail allowed. Growing in steps would leave every smaller tail as garbage, which a
+  // vmdesc near the cap cannot afford (its decode must stay within 3× its size).
+  for (let want = TAIL_FIRST; ; want = maxVmdesc + 16) {
     const tailLen = Math.min(total, want, maxVmdesc + 16);
     const tail = await source.readAt(total - tailLen, tailLen);
     const found = locateVmdesc(tail, total - tailLen, total);
@@ -176,33 +180,100 @@ function isObject(v: unknown): v is Record<string, unknown> {
  */
 export function parseVmdesc(json: Buffer, offset: number, options: VmdescOptions = {}): Vmdesc {
   checkVmdescLength(json.length, offset, options.maxVmdesc ?? DEFAULT_MAX_VMDESC);
+  checkVmdescFootprint(json, offset);
   let text: string;
-  try {
-    text = new TextDecoder('utf-8', { fatal: true }).decode(json);
-  } catch {
-    throw new StreamFormatError('BAD_VMDESC', 'vmdesc is not valid UTF-8', place(offset));
+  if (isAscii(json)) {
+    // QEMU's case: one byte per character, made without an intermediate copy.
+    text = Buffer.from(json.buffer, json.byteOffset, json.length).toString('latin1');
+  } else {
+    try {
+      text = new TextDecoder('utf-8', { fatal: true }).decode(json);
+    } catch {
+      throw new StreamFormatError('BAD_VMDESC', 'vmdesc is not valid UTF-8', place(offset));
+    }
   }
-  // QEMU escapes everything outside printable ASCII, so char index == byte index;
-  // otherwise convert on demand.
+  // QEMU escapes everything outside printable ASCII, so char index == byte index and offsets go
+  // straight to their map; otherwise they are converted afterwards.
   const ascii = text.length === json.length;
-  const abs = (index: number): number => offset + (ascii ? index : Buffer.byteLength(text.slice(0, index)));
-  const positions = new WeakMap<object, number>();
   let root: unknown;
+  const positions = ascii ? offsets : new WeakMap<object, number>();
+  const abs = (index: number): number => offset + (ascii ? index : Buffer.byteLength(text.slice(0, index)));
   try {
-    root = parseJsonPreservingOrder(text, { positions, maxDepth: 256 });
+    root = parseJsonPreservingOrder(text, { positions, positionBase: ascii ? offset : 0, maxDepth: 256 });
   } catch (e) {
     if (e instanceof JsonSyntaxError) throw new StreamFormatError('BAD_VMDESC', `vmdesc JSON: ${e.message}`, place(abs(e.index)));
     throw e;
   }
-  const record = (node: unknown): void => {
-    if (typeof node !== 'object' || node === null || node instanceof RawJsonNumber) return;
-    const at = positions.get(node);
-    if (at !== undefined) offsets.set(node, abs(at));
-    for (const v of Array.isArray(node) ? node : Object.values(node)) record(v);
-  };
-  record(root);
+  if (!ascii) {
+    const record = (node: unknown): void => {
+      if (typeof node !== 'object' || node === null || node instanceof RawJsonNumber) return;
+      const at = positions.get(node);
+      if (at !== undefined) offsets.set(node, abs(at));
+      for (const v of Array.isArray(node) ? node : Object.values(node)) record(v);
+    };
+    record(root);
+  }
   validateVmdesc(root, offset);
   return root;
+}
+
+/**
+ * Parsed, a vmdesc takes more memory than its text: about four times for QEMU's own (an object
+ * of four keys per 65 bytes), far more for a crafted one (`[{},{},…]`: 3 bytes of text, over
+ * 100 bytes of object each). Estimated bytes in memory per JSON value of each kind, measured on
+ * Node 20 (x86-64) and rounded up: objects (with their recorded offset), arrays, strings (plus
+ * their length), other scalars. Keys are counted as strings.
+ */
+const FOOTPRINT = { object: 128, array: 96, string: 48, scalar: 16 };
+
+/** Longest string a vmdesc may hold: QEMU writes names of fields, devices and types (tens of bytes). */
+export const MAX_VMDESC_STRING = 64 << 10;
+
+/** Parsed size a vmdesc may take: its own length, and at least this much (real ones are tens of KiB). */
+export const VMDESC_FOOTPRINT_FLOOR = 16 << 20;
+
+/**
+ * Estimates the memory the parsed `json` will take, from one pass over its bytes (no values
+ * made), and throws a {@link LimitError} when that exceeds its own length (or the
+ * {@link VMDESC_FOOTPRINT_FLOOR}), or when a string is longer than {@link MAX_VMDESC_STRING}:
+ * with the JSON bytes and their text, a parse then takes at most three times the vmdesc's size.
+ */
+export function checkVmdescFootprint(json: Uint8Array, offset: number): void {
+  const n = json.length;
+  const budget = Math.max(n, VMDESC_FOOTPRINT_FLOOR);
+  // Cannot exceed the budget whatever it holds: a byte of text is at most one 128-byte object.
+  if (n * FOOTPRINT.object <= budget && n <= MAX_VMDESC_STRING) return;
+  let estimate = 0;
+  for (let i = 0; i < n; ) {
+    const c = json[i]!;
+    if (c === 0x22) {
+      // A string (value or key): to its closing quote, over escapes.
+      let j = i + 1;
+      while (j < n && json[j] !== 0x22) j += json[j] === 0x5c ? 2 : 1;
+      if (j - i - 1 > MAX_VMDESC_STRING) {
+        throw new LimitError('vmdesc string length', j - i - 1, MAX_VMDESC_STRING, 'MAX_VMDESC_STRING', place(offset + i));
+      }
+      estimate += FOOTPRINT.string + (j - i - 1);
+      i = j + 1;
+      continue;
+    }
+    if (c === 0x7b) estimate += FOOTPRINT.object;
+    else if (c === 0x5b) estimate += FOOTPRINT.array;
+    else if ((c >= 0x30 && c <= 0x39) || c === 0x2d || c === 0x74 || c === 0x66 || c === 0x6e) {
+      // A number or literal: one value, however long its text.
+      estimate += FOOTPRINT.scalar;
+      while (i + 1 < n && isScalarByte(json[i + 1]!)) i++;
+    }
+    i++;
+    if (estimate > budget) {
+      throw new LimitError('vmdesc parsed in memory (estimated bytes)', estimate, budget, 'its length, at least 16 MiB', place(offset + i));
+    }
+  }
+}
+
+/** Bytes that continue a number or a literal (`true`, `false`, `null`). */
+function isScalarByte(c: number): boolean {
+  return (c >= 0x30 && c <= 0x39) || c === 0x2e || c === 0x2b || c === 0x2d || (c >= 0x61 && c <= 0x7a) || c === 0x45;
 }
 
 function checkInt(o: Record<string, unknown>, key: string, required: boolean, min: number, where: string): void {
@@ -288,6 +359,32 @@ export function encodeVmdesc(v: Vmdesc): Buffer {
   out.writeUInt32BE(json.length, 1);
   json.copy(out, 5);
   return out;
+}
+
+/**
+ * Deep copy of a parsed vmdesc that keeps what `structuredClone` drops
+ * (recorded offsets, {@link JSON_PAIRS}, {@link RawJsonNumber}s).
+ */
+export function cloneVmdesc<T extends Vmdesc | VmdescDevice | VmdescBody>(v: T): T {
+  const copy = (x: unknown): unknown => {
+    if (typeof x !== 'object' || x === null || x instanceof RawJsonNumber) return x;
+    let out: object;
+    if (Array.isArray(x)) {
+      out = x.map(copy);
+    } else {
+      const o: JsonObject = {};
+      for (const k of Object.keys(x)) {
+        Object.defineProperty(o, k, { value: copy((x as Record<string, unknown>)[k]), enumerable: true, writable: true, configurable: true });
+      }
+      const pairs = (x as JsonObject)[JSON_PAIRS];
+      if (pairs) Object.defineProperty(o, JSON_PAIRS, { value: pairs.map(([k, y]) => [k, copy(y)]), enumerable: false });
+      out = o;
+    }
+    const at = offsets.get(x);
+    if (at !== undefined) offsets.set(out, at);
+    return out;
+  };
+  return copy(v) as T;
 }
 
 /** vmdesc name of the cpu section's cpreg count field (spec §5.2). */

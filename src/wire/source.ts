@@ -7,6 +7,7 @@ import { open, stat, type FileHandle } from 'node:fs/promises';
 import { fstatSync, readSync } from 'node:fs';
 import { isatty } from 'node:tty';
 import { ioError, UsageError } from '../errors.js';
+import { fileState, type FileState } from './file-state.js';
 
 /** A producer of consecutive chunks of one byte stream. */
 export interface ByteSource {
@@ -26,6 +27,23 @@ export interface ByteSource {
   release?(chunk: Buffer): void;
   /** Release the underlying handle. */
   close(): Promise<void>;
+  /**
+   * State of the file or pipe read (`fstat` of the open descriptor: which file it is, and its
+   * size and times, to tell whether it changed while it was read). Absent for in-memory sources.
+   */
+  fstat?(): Promise<FileState>;
+}
+
+/**
+ * Whether pipes, FIFOs and devices may be read with blocking reads on the calling thread: about
+ * twice as fast, but a writer that stalls then stalls the whole event loop. Off by default, as a
+ * library must not freeze its host program; the CLI, whose only work is the read, turns it on.
+ */
+let blockingReads = false;
+
+/** Lets pipes, FIFOs and devices opened from now on be read with blocking reads (see above). */
+export function allowBlockingReads(on = true): void {
+  blockingReads = on;
 }
 
 /**
@@ -179,13 +197,26 @@ export class FileSource implements ByteSource {
   async close(): Promise<void> {
     await this.fh.close();
   }
+
+  async fstat(): Promise<FileState> {
+    return fileState(await this.fh.stat({ bigint: true }));
+  }
 }
 
 /** Any async iterable of chunks (a pipe, `process.stdin`, a test generator). */
 export class IterableSource implements ByteSource {
   private readonly it: AsyncIterator<Uint8Array>;
-  constructor(iterable: AsyncIterable<Uint8Array>) {
+  readonly fstat?: () => Promise<FileState>;
+  /**
+   * `from`: the descriptor the chunks come from, if any: its state (`fstat`) and what releases
+   * it once iteration is over (`close`).
+   */
+  constructor(
+    iterable: AsyncIterable<Uint8Array>,
+    private readonly from: { fstat?: () => Promise<FileState>; close?: () => Promise<void> } = {},
+  ) {
     this.it = iterable[Symbol.asyncIterator]();
+    if (from.fstat) this.fstat = from.fstat;
   }
   async read(): Promise<Buffer | null> {
     for (;;) {
@@ -198,6 +229,7 @@ export class IterableSource implements ByteSource {
   }
   async close(): Promise<void> {
     await this.it.return?.();
+    await this.from.close?.();
   }
 }
 
@@ -260,6 +292,10 @@ export class FdSource implements ByteSource {
     await this.other?.close();
     await this.onClose?.();
   }
+
+  async fstat(): Promise<FileState> {
+    return fileState(fstatSync(this.fd, { bigint: true }));
+  }
 }
 
 /** An in-memory stream cut into chunks of the given sizes (cycled); for tests and small inputs. */
@@ -296,7 +332,8 @@ export class BufferSource implements ByteSource {
 
 /**
  * Opens a path as a source; `-` means standard input. Regular files are seekable and read in
- * `chunk`s; anything else is read in order in `pipeChunk`s.
+ * `chunk`s; anything else is read in order in `pipeChunk`s, on the thread pool unless
+ * {@link allowBlockingReads} was called.
  */
 export async function openSource(path: string, chunk = DEFAULT_CHUNK, pipeChunk = PIPE_CHUNK): Promise<ByteSource> {
   if (path === '-') return stdinSource(pipeChunk);
@@ -306,7 +343,8 @@ export async function openSource(path: string, chunk = DEFAULT_CHUNK, pipeChunk 
   } catch (e) {
     throw ioError(`cannot open ${path}`, e);
   }
-  // A FIFO (e.g. `<(cat f)`) or device is read like a pipe, in order.
+  // A FIFO (e.g. `<(cat f)`) or device is read like a pipe, in order. Opening a FIFO waits for
+  // its writer, on the thread pool.
   if (!st.isFile()) {
     let fh: FileHandle;
     try {
@@ -314,21 +352,26 @@ export async function openSource(path: string, chunk = DEFAULT_CHUNK, pipeChunk 
     } catch (e) {
       throw ioError(`cannot open ${path}`, e);
     }
+    const fstat = async () => fileState(await fh.stat({ bigint: true }));
+    if (!blockingReads) {
+      return new IterableSource(fh.createReadStream({ highWaterMark: pipeChunk, autoClose: false }), { fstat, close: () => fh.close() });
+    }
     return new FdSource(fh.fd, pipeChunk, undefined, () => fh.close());
   }
   return FileSource.open(path, chunk);
 }
 
 /**
- * Standard input, read in order like any pipe: with blocking reads of whole chunks
- * ({@link FdSource}) unless it is a terminal or in non-blocking mode, where the
- * `process.stdin` stream takes over.
+ * Standard input, read in order like any pipe: through the `process.stdin` stream, or, where
+ * {@link allowBlockingReads} allows it, with blocking reads of whole chunks ({@link FdSource})
+ * unless it is a terminal or in non-blocking mode.
  */
 export function stdinSource(chunk = PIPE_CHUNK): ByteSource {
-  const stream = (): ByteSource => new IterableSource(process.stdin);
+  const fstat = async () => fileState(fstatSync(0, { bigint: true }));
+  const stream = (): ByteSource => new IterableSource(process.stdin, { fstat });
   let direct: boolean;
   try {
-    direct = !isatty(0) && !fstatSync(0).isDirectory();
+    direct = blockingReads && !isatty(0) && !fstatSync(0).isDirectory();
   } catch {
     direct = false;
   }

@@ -1,16 +1,16 @@
 /**
  * Writer with the reader's vocabulary: bytes are queued as given (zero-copy)
  * and flushed in vectored writes (to an asynchronous sink, one batch written in
- * the background while the next is queued). Output to a file goes to a temporary
- * file beside the target that is renamed only on success, so a failed run
- * never leaves a partial output behind.
+ * the background while the next is queued). Output to a file appears only complete
+ * ({@link FileSink}), so a failed run never leaves a partial output behind.
  */
-import { open, rename, unlink, type FileHandle } from 'node:fs/promises';
 import { writevSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
 import type { Writable } from 'node:stream';
 import type { Tap } from './reader.js';
-import { ioError } from '../errors.js';
+import { ioError, UsageError } from '../errors.js';
+import { AtomicFile, type AtomicFileKind } from './atomic-file.js';
+import { recheckFileTarget, resolveOutputTarget, type OutputTarget } from './output-target.js';
+import type { FileState } from './file-state.js';
 
 /** Where written bytes end up. */
 export interface ByteSink {
@@ -160,29 +160,48 @@ export function writeAllSync(fd: number, bufs: Buffer[], position: number | null
   }
 }
 
-/** A fresh name beside `target` for the file that becomes it on success. */
-export function tempPathFor(target: string): string {
-  return join(dirname(target), `.${basename(target)}.vmstate-${process.pid}-${Date.now()}.tmp`);
+/** Options of {@link FileSink.open}. */
+export interface FileSinkOptions {
+  /** Permission bits of the committed file (default: those of a new file, 0666 less the umask). */
+  mode?: number;
+  /** Owner and group to give it (as root, when replacing someone else's file). */
+  owner?: { uid: number; gid: number };
+  /** The input, which must never be replaced (checked again just before the file is named). */
+  input?: FileState | null;
+  /** The input's name, for messages. */
+  inputName?: string;
 }
 
-/** A file written through a temporary sibling and renamed into place on success. */
+/**
+ * A regular file written whole or not at all ({@link AtomicFile}): unnamed until it is complete,
+ * then synced and named, replacing the file there; discarded on any error.
+ */
 export class FileSink implements ByteSink {
   readonly releasesBuffers = true;
   private constructor(
-    private readonly fh: FileHandle,
-    private readonly tmp: string,
-    private readonly target: string,
+    private readonly file: AtomicFile,
+    private readonly opts: FileSinkOptions,
   ) {}
 
-  static async create(target: string): Promise<FileSink> {
-    const tmp = tempPathFor(target);
-    let fh: FileHandle;
-    try {
-      fh = await open(tmp, 'wx');
-    } catch (e) {
-      throw ioError(`cannot write ${target}`, e);
-    }
-    return new FileSink(fh, tmp, target);
+  /**
+   * Opens an output at `target`, which must be a regular file or not exist (symbolic links are
+   * followed; anything else is refused, never replaced).
+   */
+  static async create(target: string, opts: FileSinkOptions = {}): Promise<FileSink> {
+    const t = await resolveOutputTarget(target);
+    if (t.kind !== 'file') throw new UsageError(`refusing to replace ${target}: it is a ${t.what}, not a regular file`);
+    return FileSink.open(t, opts);
+  }
+
+  /** Opens an output at a target already classified as a file. */
+  static open(target: OutputTarget & { kind: 'file' }, opts: FileSinkOptions = {}): FileSink {
+    const mode = opts.mode ?? 0o666 & ~process.umask();
+    return new FileSink(AtomicFile.create(target.path, { mode, owner: opts.owner }), opts);
+  }
+
+  /** The file's kind: `unnamed` (O_TMPFILE: nothing to clean up, ever) or `named`. */
+  get kind(): AtomicFileKind {
+    return this.file.kind;
   }
 
   /**
@@ -192,41 +211,49 @@ export class FileSink implements ByteSink {
    */
   async writev(bufs: Buffer[]): Promise<void> {
     try {
-      writeAllSync(this.fh.fd, bufs);
+      writeAllSync(this.file.fd, bufs);
     } catch (e) {
-      throw ioError(`cannot write ${this.target}`, e);
+      this.file.discard();
+      throw ioError(`cannot write ${this.file.target}`, e);
     }
   }
 
   async close(ok: boolean): Promise<void> {
-    await this.fh.close().catch(() => {});
-    if (ok) {
-      try {
-        await rename(this.tmp, this.target);
-        return;
-      } catch (e) {
-        await unlink(this.tmp).catch(() => {});
-        throw ioError(`cannot write ${this.target}`, e);
-      }
-    }
-    await unlink(this.tmp).catch(() => {});
+    if (!ok) return this.file.discard();
+    this.file.commit(() => recheckFileTarget(this.file.target, this.opts.input ?? null, this.opts.inputName ?? 'input'));
   }
 }
 
-/** A writable stream such as `process.stdout`, honouring backpressure. */
+/**
+ * A writable stream such as `process.stdout`, honouring backpressure. Its errors are typed
+ * ({@link ioError}, naming `name`) and rejected by the write they fail, never thrown as events.
+ */
 export class WritableSink implements ByteSink {
   readonly releasesBuffers = true;
-  constructor(private readonly out: Writable) {}
+  private failed: unknown = null;
+  private readonly onError = (e: unknown): void => {
+    this.failed ??= e;
+  };
+  constructor(
+    private readonly out: Writable,
+    private readonly name = 'the output',
+  ) {
+    out.on('error', this.onError);
+  }
   /** Settles when the stream has processed the last buffer (and so every one before it). */
   async writev(bufs: Buffer[]): Promise<void> {
+    if (this.failed) throw ioError(`cannot write ${this.name}`, this.failed);
     if (bufs.length === 0) return;
     await new Promise<void>((res, rej) => {
       const last = bufs.length - 1;
       for (let i = 0; i < last; i++) this.out.write(bufs[i]!);
-      this.out.write(bufs[last]!, (e) => (e ? rej(ioError('cannot write the output', e)) : res()));
+      this.out.write(bufs[last]!, (e) => (e ? rej(ioError(`cannot write ${this.name}`, this.failed ?? e)) : res()));
     });
   }
-  async close(): Promise<void> {}
+  async close(ok: boolean): Promise<void> {
+    this.out.off('error', this.onError);
+    if (ok && this.failed) throw ioError(`cannot write ${this.name}`, this.failed);
+  }
 }
 
 /** Collects output in memory (tests, small outputs). */

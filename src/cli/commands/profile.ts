@@ -1,8 +1,5 @@
 /** `vmstate profile`: save what `check` needs to know about a destination, from a stream saved there. */
 import type { CommandModule } from 'yargs';
-import { writeFile, rename, unlink } from 'node:fs/promises';
-import { tempPathFor } from '../../wire/writer.js';
-import { ioError } from '../../errors.js';
 import { limitsFrom, print, rules, streamOrStdin, withJson, withLimits } from './common.js';
 import { choice, text } from '../options.js';
 import { toJson } from '../../report/format.js';
@@ -38,13 +35,7 @@ export const profileCommand: CommandModule<object, Args> = {
     const s = await decodeStream(a.stream, { limits: limitsFrom(a) });
     const text = toJson(profileOf(s, { source: a.stream, accel: a.accel })) + '\n';
     if (!a.output || a.output === '-') return print(text);
-    const tmp = tempPathFor(a.output);
-    try {
-      await writeFile(tmp, text, { flag: 'wx' });
-      await rename(tmp, a.output);
-    } catch (e) {
-      await unlink(tmp).catch(() => {});
-      throw ioError(`cannot write ${a.output}`, e);
-    }
+    const { writeOutput } = await import('../../wire/output.js');
+    await writeOutput(a.output, text, a.stream);
   },
 };
