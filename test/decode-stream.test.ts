@@ -5,8 +5,9 @@ import { IterableSource } from '../src/wire/source.js';
 
 /** A stream with no sections and a vmdesc of about `size` bytes of JSON. */
 function streamWithVmdesc(size: number): Buffer {
-  const head = '{"page_size": 4096, "devices": [], "padding": "';
-  const json = Buffer.from(head + 'x'.repeat(size - head.length - 2) + '"}');
+  // Padded with spaces (a vmdesc holds names, not megabyte strings: those are refused on their own).
+  const head = '{"page_size": 4096, "devices": []';
+  const json = Buffer.from(head + ' '.repeat(size - head.length - 1) + '}');
   const item = Buffer.alloc(5);
   item[0] = 0x06;
   item.writeUInt32BE(json.length, 1);

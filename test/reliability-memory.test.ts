@@ -42,12 +42,12 @@ function withVmdesc(name: string, json: string): string {
 
 /** Decodes `path` in a fresh process: what it threw (or 'ok') and the RSS it grew by at its peak. */
 function measure(path: string): { outcome: string; growth: number } {
-  const api = JSON.stringify(join(import.meta.dirname, '..', 'dist', 'api.js'));
+  const api = JSON.stringify(join(import.meta.dirname, '..', 'dist', 'index.js'));
   const script = `
-    import { decodeFile } from ${api};
+    import { decodeStream } from ${api};
     const before = process.memoryUsage().rss;
     let outcome = 'ok';
-    try { await decodeFile(${JSON.stringify(path)}); } catch (e) { outcome = e.name + ': ' + e.message; }
+    try { await decodeStream(${JSON.stringify(path)}); } catch (e) { outcome = e.name + ': ' + e.message; }
     console.log(JSON.stringify({ outcome, growth: process.resourceUsage().maxRSS * 1024 - before }));
   `;
   const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' });

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { SAMPLES_DIR } from './helpers/samples.js';
 import { CLI } from './helpers/cli.js';
 import { canMknod, IS_ROOT, mknod, run } from './helpers/reliability.js';
-import { rewriteFile } from '../src/api.js';
+import { rewriteFile } from '../src/rewrite/rewrite-file.js';
 import { VmstateError } from '../src/errors.js';
 
 const SAMPLE = join(SAMPLES_DIR, 'qemu-10.0', 'virt-7.2_cortex-a57.mig');

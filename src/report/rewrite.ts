@@ -22,7 +22,7 @@ export function rewriteReport(r: RewriteResult): RewriteReport {
 export function renderRewrite(r: RewriteResult, o: RenderOptions = {}): string {
   const st = o.style ?? PLAIN;
   const out: string[] = [];
-  const verb = r.dryRun ? 'would' : 'did';
+  const verb = r.written ? 'did' : 'would';
   for (const c of r.cpus) {
     const n = c.removed.length + c.changed.length + c.droppedSubsections.length;
     out.push(`cpu ${c.instance}: ${c.countBefore} → ${c.countAfter} registers${n ? '' : ' (unchanged)'}`);

@@ -103,15 +103,15 @@ export async function resolveOutputTarget(output: string): Promise<OutputTarget>
       if (st.isFile()) path = realpathSync(output);
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code === 'ENOENT') {
-        throw new UsageError(`${output} is a symbolic link to a missing file: not followed (name the file itself)`);
+        throw new UsageError(`${output} is a symbolic link to a missing file: not followed (name the file itself)`, { reason: 'dangling-link' }, 'IO');
       }
       throw ioError(`cannot write ${output}`, e);
     }
   }
   if (st.isFile()) return { kind: 'file', requested: output, path, existing: fileState(st) };
   if (st.isFIFO() || st.isCharacterDevice()) return { kind: 'stream', requested: output, path, state: fileState(st), what: kindOf(st) };
-  if (st.isDirectory()) throw new UsageError(`${output} is a directory: name the output file`);
-  throw new UsageError(`refusing to write to ${output}: it is a ${kindOf(st)} (outputs are regular files, FIFOs, character devices or standard output)`);
+  if (st.isDirectory()) throw new UsageError(`${output} is a directory: name the output file`, { reason: 'directory' }, 'IO');
+  throw new UsageError(`refusing to write to ${output}: it is a ${kindOf(st)} (outputs are regular files, FIFOs, character devices or standard output)`, { reason: 'not-writable-kind' }, 'IO');
 }
 
 async function requireDirectory(dir: string, output: string): Promise<void> {
@@ -129,10 +129,10 @@ export function assertNotInput(target: OutputTarget, input: FileState | null, in
   const out = target.kind === 'file' ? target.existing : target.state;
   if (!input || !out || !sameFile(input, out)) return;
   if (target.kind === 'stream' && target.path === null) {
-    throw new UsageError(`refusing to write over the input ${inputName}: standard output is that file`);
+    throw new UsageError(`refusing to write over the input ${inputName}: standard output is that file`, { reason: 'same-file' }, 'IO');
   }
   const how = target.requested === inputName ? '' : ` (${target.requested} is the same file)`;
-  throw new UsageError(`refusing to write over the input ${inputName}${how}: choose another output path`);
+  throw new UsageError(`refusing to write over the input ${inputName}${how}: choose another output path`, { reason: 'same-file' }, 'IO');
 }
 
 /**
@@ -146,6 +146,6 @@ export function recheckFileTarget(path: string, input: FileState | null, inputNa
   } catch {
     return;
   }
-  if (input && sameFile(fileState(st), input)) throw new UsageError(`refusing to write over the input ${inputName}: ${path} became that file`);
-  if (!st.isFile()) throw new UsageError(`refusing to replace ${path}: it became a ${kindOf(st)}`);
+  if (input && sameFile(fileState(st), input)) throw new UsageError(`refusing to write over the input ${inputName}: ${path} became that file`, { reason: 'same-file' }, 'IO');
+  if (!st.isFile()) throw new UsageError(`refusing to replace ${path}: it became a ${kindOf(st)}`, { reason: 'changed-kind' }, 'IO');
 }
