@@ -15,8 +15,8 @@ Each probe starts from a device sample saved by the destination's own QEMU (so o
 fail) and changes as few bytes as possible, keeping every length: a subsection renamed by its
 last character (unknown to the destination), a version number raised or lowered. Every edit is
 recorded as byte patches (offset, old and new hex) with the SHA-256 of the result, so the test
-suite rebuilds the stream without this script. The vmdesc is left as it is (QEMU never reads
-it on load): these streams are for loads only.
+suite rebuilds the stream without this script. The same change is made in the stream's vmdesc
+(QEMU never reads it on load; readers that check the two against each other do).
 
 Probes without an edit load an unmodified sample into a destination that differs: no devices
 (its sections are unknown there), one vCPU fewer, devices the stream lacks.
@@ -91,28 +91,49 @@ def find_all(buf, pat):
     return out
 
 
+def vmdesc_start(buf):
+    # the vmdesc item: 0x06, be32 length, JSON to the end of the file
+    for p in range(len(buf) - 7, 0, -1):
+        if buf[p] == 0x06 and int.from_bytes(buf[p + 1:p + 5], "big") == len(buf) - p - 5 and buf[p + 5:p + 7] == b'{"':
+            return p
+    raise SystemExit("no vmdesc")
+
+
 def patches_for(buf, edit):
-    """Byte patches [(offset, old bytes, new bytes)] that make the edit."""
+    """Byte patches [(offset, old bytes, new bytes)] that make the edit, in the stream and in its
+    vmdesc (kept consistent, so that a reader that checks one against the other reads it)."""
+    vd = vmdesc_start(buf)
     if edit["kind"] == "rename":
         old = edit["from"].encode()
         rec = bytes([0x05, len(old)]) + old
-        hits = find_all(buf, rec)
-        if not hits:
-            raise SystemExit("no subsection %s" % edit["from"])
-        return [(h + 2, old, edit["to"].encode()) for h in hits]
+        hits = [h for h in find_all(buf, rec) if h < vd]
+        desc = find_all(buf[vd:], b'"vmsd_name": "%s"' % old)
+        if not hits or len(desc) != len(hits):
+            raise SystemExit("subsection %s: %d records, %d in the vmdesc" % (edit["from"], len(hits), len(desc)))
+        new = edit["to"].encode()
+        return [(h + 2, old, new) for h in hits] + [(vd + d + 14, old, new) for d in desc]
     kind, name = edit["record"]
     n = name.encode()
+    to = int(edit["to"])
     if kind == "sub":
-        hits = find_all(buf, bytes([0x05, len(n)]) + n)
+        hits = [h for h in find_all(buf, bytes([0x05, len(n)]) + n) if h < vd]
         at = [h + 2 + len(n) for h in hits]
+        desc = find_all(buf[vd:], b'{"vmsd_name": "%s", "version": ' % n)
+        dlen = len(b'{"vmsd_name": "%s", "version": ' % n)
     else:
         # 0x04, section id, length, idstr, instance 0, version
-        hits = [h for h in find_all(buf, bytes([len(n)]) + n + b"\0\0\0\0") if h >= 5 and buf[h - 5] == 0x04]
+        hits = [h for h in find_all(buf, bytes([len(n)]) + n + b"\0\0\0\0") if 5 <= h < vd and buf[h - 5] == 0x04]
         at = [h + 1 + len(n) + 4 for h in hits]
-    if len(at) != 1:
-        raise SystemExit("%s %s: %d matches" % (kind, name, len(at)))
+        key = b'"name": "%s", "instance_id": 0, "vmsd_name": "%s", "version": ' % (n, n)
+        desc = find_all(buf[vd:], key)
+        dlen = len(key)
+    if len(at) != 1 or len(desc) != 1:
+        raise SystemExit("%s %s: %d matches, %d in the vmdesc" % (kind, name, len(at), len(desc)))
     old = buf[at[0]:at[0] + 4]
-    return [(at[0], old, int(edit["to"]).to_bytes(4, "big"))]
+    dold = buf[vd + desc[0] + dlen:vd + desc[0] + dlen + 1]
+    if len(str(to)) != 1 or not dold.isdigit():
+        raise SystemExit("%s %s: only one-digit versions are patched in place" % (kind, name))
+    return [(at[0], old, to.to_bytes(4, "big")), (vd + desc[0] + dlen, dold, str(to).encode())]
 
 
 def apply(buf, patches):
