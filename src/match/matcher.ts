@@ -58,10 +58,20 @@ export interface CpuVerdict {
   ok: boolean;
   /** Whether QEMU itself would fail the load on this vCPU (require-value violations aside). */
   qemuRejects: boolean;
+  /**
+   * Whether, short of a certain failure, QEMU's outcome depends on memory it never initialised
+   * (a `missing-stale` register): it may load or refuse this vCPU.
+   */
+  qemuDepends: boolean;
   /** How QEMU's failed load ends (count check or post-load), or null when it would load. */
   qemuError: string | null;
   /** Every anomaly, in the order QEMU meets them: count check, merge, read-back. */
   anomalies: Anomaly[];
+  /**
+   * What QEMU prints while it matches the lists (post-load), in its order, before any failure
+   * lines ({@link qemuError}); empty when the count check fails.
+   */
+  printed: string[];
   stats: {
     incoming: number;
     destination: number;
@@ -125,7 +135,7 @@ function matchWith(ctx: MatchContext, incoming: IncomingCpu, destination: Destin
   }
   const dest = normaliseDestinationCpu(destination);
   const count = incoming.count ?? ids.length;
-  const { anomalies, matched, countFailed } = new CpuMerge(ctx, { instance, ids, values, count, dest }).run();
+  const { anomalies, matched, countFailed, printed } = new CpuMerge(ctx, { instance, ids, values, count, dest }).run();
 
   const fatal = anomalies.filter((a) => a.fatal);
   const qemuFatal = fatal.filter((a) => a.policy?.kind !== 'require-value');
@@ -134,15 +144,17 @@ function matchWith(ctx: MatchContext, incoming: IncomingCpu, destination: Destin
     const line = anomalies.find((a) => a.kind === 'count-bound')!.qemuText!;
     const tail = ctx.spec.text.failure(instance, 'count');
     qemuError = tail ? `${line}\n${tail}` : line;
-  } else if (qemuFatal.length) {
-    qemuError = ctx.spec.text.failure(instance, 'post-load');
   }
+  const qemuDepends = !countFailed && !qemuFatal.length && anomalies.some((a) => a.detail?.outcome === 'depends');
+  if (!countFailed && (qemuFatal.length || qemuDepends)) qemuError = ctx.spec.text.failure(instance, 'post-load');
   return {
     instance,
     ok: fatal.length === 0,
     qemuRejects: qemuFatal.length > 0,
+    qemuDepends,
     qemuError,
     anomalies,
+    printed,
     stats: {
       incoming: ids.length,
       destination: dest.ids.length,
@@ -171,8 +183,10 @@ function unknownInstance(inc: IncomingCpu): CpuVerdict {
     instance: inc.instance,
     ok: false,
     qemuRejects: true,
+    qemuDepends: false,
     qemuError: text,
     anomalies: [a],
+    printed: [],
     stats: { incoming: inc.ids.length, destination: 0, matched: 0, fatal: 1, byKind: { 'unknown-instance': 1 } },
   };
 }

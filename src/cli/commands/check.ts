@@ -61,7 +61,7 @@ export const checkCommand: CommandModule<object, Args> = {
     if (streams.length === 1) {
       const rep = await checkOne(streams[0]!, job);
       print(a.json ? toJson(checkReport(rep)) : renderCheck(rep, renderOptions(a)));
-      if (rep.verdict === 'reject') process.exitCode = 1;
+      if (rep.verdict !== 'accept') process.exitCode = 1;
       return;
     }
     // Several streams: one result each, in the order given; bad input in one does not stop the others.
