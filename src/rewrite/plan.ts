@@ -193,7 +193,7 @@ export function planCpu(cpu: CpuSection, o: PlanOptions, layout: VmdescDevice | 
     } else if (step?.action === 'violation') {
       const what = `${describeRule(step.rule)} (${step.rule.source})`;
       if (o.force) keep = !remove(`${what} violated, removed because of --force`);
-      else plan.refused.push({ id: hex64(id), name: name(id), value: hex64(value), reason: `${what}: value ${hex64(value)} does not satisfy it` });
+      else plan.refused.push({ id: hex64(id), name: name(id), value: hex64(value), reason: `${what}: value ${hex64(value)} does not satisfy it (--force removes it anyway)` });
     }
     if (keep && o.stripUnknown && onDest === false) keep = !remove('not on the destination (--strip-unknown)');
     if (!keep) return;

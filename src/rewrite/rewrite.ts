@@ -150,10 +150,16 @@ export async function rewriteStream(input: string, output: string | undefined, o
   try {
     if (options.dryRun) {
       const s = await decodeStream(input, { limits: options.limits, deviceSubsections: true });
-      for (const c of s.cpus) planner.cpu(c, s.vmdesc ? layoutOf(s, c.instance) : null);
-      for (const d of s.deviceSubsections ?? []) planner.device(d);
+      // Section by section in stream order, as when writing: the first refusal stops the plan.
+      const sections = [
+        ...s.cpus.map((c) => ({ at: c.offset, plan: () => planner.cpu(c, layoutOf(s, c.instance)) })),
+        ...(s.deviceSubsections ?? []).map((d) => ({ at: d.offset, plan: () => planner.device(d) })),
+      ].sort((a, b) => a.at - b.at);
+      for (const x of sections) {
+        x.plan();
+        refuseIfRefused();
+      }
       subsectionNames('nothing to do');
-      refuseIfRefused();
       result = recheck(s);
       if (result?.verdict === 'reject') await suggestFor(s);
     } else {

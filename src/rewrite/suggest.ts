@@ -157,13 +157,16 @@ function reasonFor(r: EditRequest, fatal: readonly Anomaly[]): string {
  */
 function candidateRequests(s: DecodedStream, dest: Destination, ctx: SuggestContext, accel: Accel, fatal: readonly Anomaly[]): EditRequest[] {
   const min: EditRequest = {};
+  const destIds = new Set(dest.model.cpus.flatMap((c) => c.ids));
+  const onBoth = (id: bigint) => destIds.has(id) && s.cpus.some((c) => c.ids.includes(id));
   const classes = new Set<AdoptClass>();
   const named = new Set<string>();
   for (const a of fatal) {
-    if (a.kind === 'count-bound' || a.kind === 'unexpected') min.stripUnknown = true;
-    if (a.kind === 'missing-const' || a.kind === 'missing') min.addMissing = ['const'];
-    if (a.kind === 'unknown-subsection' || a.kind === 'subsection-version') min.stripUnknownSubsections = true;
-    if (a.kind === 'value-mismatch' && a.reg !== null) {
+    if (a.kind === 'count-bound' || a.kind === 'unexpected' || a.kind === 'ignored-tail') min.stripUnknown = true;
+    else if (a.kind === 'missing-const' || a.kind === 'missing') min.addMissing = ['const'];
+    else if (a.kind === 'unknown-subsection' || a.kind === 'subsection-version') min.stripUnknownSubsections = true;
+    else if (a.reg !== null && onBoth(a.reg)) {
+      // A value the destination does not take: its own value, for the class that names it.
       const cls = adoptClassOf(a.reg);
       if (cls) classes.add(cls);
       else named.add(a.name ?? hex64(a.reg));
