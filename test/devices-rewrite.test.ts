@@ -17,6 +17,7 @@ import type { VmdescBody, VmdescDevice } from '../src/stream/vmdesc.js';
 import { vmstate } from './helpers/cli.js';
 import { SAMPLES_DIR } from './helpers/samples.js';
 import { requireQemu } from './helpers/qemu.js';
+import { trySuggestions, type Pair } from './helpers/suggestions.js';
 
 const DEVICES = join(SAMPLES_DIR, 'devices');
 const readJson = (p: string) => JSON.parse(readFileSync(p, 'utf8'));
@@ -259,4 +260,41 @@ describe('what the tool writes, real QEMU 7.2 loads', () => {
       expect(l.output).toMatch(/^accept/);
     });
   }
+});
+
+describe('the next step check prints, on every failed load of the device table', () => {
+  it('is a command whose output the rewrite itself re-checks with the verdict check predicted, or why none can load', () => {
+    const LOADER: Record<string, string> = { '7.2': 'qemu-7.2', '10.0': 'qemu-10.0', '11.1': 'qemu-11.1' };
+    const table = readJson(join(SAMPLES_DIR, 'truth', 'devices-table.json'));
+    const pairs: Pair[] = table.rows
+      .filter((r: { kind: string; result: string; destSample: string | null; dest: { incoming: string } }) => r.kind === 'load' && r.result !== 'accept' && r.destSample && r.dest.incoming === 'exec')
+      .map((r: { id: string; source: string; destSample: string; dest: { qemu: string } }) => ({
+        id: r.id,
+        src: at(r.source.slice('devices/'.length)),
+        dest: at(r.destSample.slice('devices/'.length)),
+        loader: LOADER[r.dest.qemu]!,
+      }));
+    expect(pairs.length).toBeGreaterThan(60);
+    const dir = join(root, 'suggested');
+    execFileSync('mkdir', ['-p', dir]);
+    const tried = trySuggestions(pairs, dir);
+    for (const t of tried) {
+      expect([t.pair.id, t.checkCode, t.verdict]).toEqual([t.pair.id, 1, 'reject']);
+      expect(t.suggestion, t.pair.id).not.toBeNull();
+      if (!t.suggestion!.argv) {
+        expect(t.suggestion!.reason, t.pair.id).toMatch(/^no rewrite /);
+        expect(t.suggestion!.predictedVerdict).toBeNull();
+        continue;
+      }
+      expect(t.suggestion!.predictedVerdict, t.pair.id).toBe('accept');
+      expect(t.rewrite!.code, `${t.pair.id}: ${t.rewrite!.stderr}`).toBe(0);
+      expect(t.rewrite!.report!.written).toBe(true);
+      expect(t.rewrite!.report!.check!.verdict, t.pair.id).toBe(t.suggestion!.predictedVerdict);
+      expect(existsSync(t.rewrite!.output)).toBe(true);
+      rmSync(t.rewrite!.output);
+    }
+    const printed = tried.filter((t) => t.suggestion?.argv).length;
+    console.log(`device table: ${tried.length} failed loads, a rewrite suggested for ${printed}, none for ${tried.length - printed}`);
+    expect(printed).toBeGreaterThan(0);
+  }, 900_000);
 });
