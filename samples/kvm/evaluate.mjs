@@ -25,6 +25,11 @@
 //                                            (`make-kvm.py rewrites --round 3` loads them, `make-kvm.py
 //                                            collect-round --round 3` adds the rows); rows the check
 //                                            offers no command for are listed with its reason
+//   node samples/kvm/evaluate.mjs classes    for every round-3 row real KVM still refused, the same command
+//                                            with the other classes of guest-visible values added to
+//                                            --adopt-dest-values (cache-geometry, psci-version, fw-workarounds,
+//                                            hypercall-bitmaps): CACHE/rewrites4/ and rewrite-cases-4.json
+//                                            (`make-kvm.py rewrites --round 4`, then `collect-round --round 4`)
 //   node samples/kvm/evaluate.mjs facts      print the cpreg facts of the committed KVM streams as
 //                                            Markdown (counts, ids only in one kernel generation, values
 //                                            that differ: ID registers with fields, cache geometry,
@@ -183,12 +188,14 @@ if (mode === 'check') {
   await rewrites2();
 } else if (mode === 'suggested') {
   suggested();
+} else if (mode === 'classes') {
+  classes();
 } else if (mode === 'facts') {
   await facts();
 } else if (mode === 'summary') {
   await summary();
 } else {
-  console.error('usage: evaluate.mjs check|rewrites|rewrites2|suggested|facts|summary [--cache DIR]');
+  console.error('usage: evaluate.mjs check|rewrites|rewrites2|suggested|classes|facts|summary [--cache DIR]');
   process.exit(2);
 }
 
@@ -485,4 +492,47 @@ function suggested() {
   }
   writeFileSync(join(here, 'rewrite-cases-3.json'), JSON.stringify({ description: 'the rewrite `vmstate check` suggests for each real-KVM failure (its next step, run as printed); make-kvm.py rewrites --round 3 loads the written ones', cases }, null, 1) + '\n');
   console.log(`${cases.length} failing rows: a command suggested for ${cases.filter((c) => c.variant.argv).length}, written ${cases.filter((c) => c.file).length}`);
+}
+
+/** Round 4: the suggested command (round 3) that real KVM refused, adopting every other class too. */
+function classes() {
+  const dir = join(cache, 'rewrites4');
+  mkdirSync(dir, { recursive: true });
+  const more = ['cache-geometry', 'psci-version', 'fw-workarounds', 'hypercall-bitmaps'];
+  const cases = [];
+  for (const row of table.rows.filter((r) => r.phase === 'rewrites' && r.round === 3 && r.result !== 'accept' && r.variant.argv)) {
+    const [src, dest] = [streamFile(row.source), streamFile(row.destSample)];
+    const argv = row.variant.argv.slice(1).map((a) => (a === row.source ? src : a === row.destSample ? dest : a));
+    const k = argv.indexOf('--adopt-dest-values');
+    if (k >= 0) argv[k + 1] = [...argv[k + 1].split(','), ...more].join(',');
+    else argv.push('--adopt-dest-values', more.join(','));
+    const id = row.id.replace(/^suggested\//, 'classes/');
+    const file = join(dir, id.replace(/[/]/g, '__') + '.mig');
+    argv[argv.indexOf('-o') + 1] = file;
+    rmSync(file, { force: true });
+    const r = run([...argv, '--json']);
+    let rep = null;
+    try { rep = JSON.parse(r.stdout); } catch { rep = null; }
+    const written = r.status === 0 && existsSync(file);
+    const named = argv.map((a) => (a === src ? row.source : a === dest ? row.destSample : a === file ? 'OUT' : a));
+    const flags = named.slice(named.indexOf('--loader'));
+    cases.push({
+      id,
+      case: row.case,
+      title: row.title.replace(/, after the rewrite .*$/, `, after \`rewrite ${flags.join(' ')}\` (the suggested command, every class of guest-visible value adopted)`),
+      source: row.source,
+      variant: {
+        rewriteOf: row.variant.rewriteOf, round: 4, flags, argv: ['vmstate', ...named], file: written ? basename(file) : null, toolExit: r.status,
+        predicted: written ? rep?.check?.verdict ?? null : null, toolMessage: written ? null : (r.stderr || r.stdout).trim().split('\n').slice(-6),
+        edits: rep?.cpus?.[0] ? { removed: rep.cpus[0].removed.map((x) => x.name ?? x.id), changed: rep.cpus[0].changed.map((x) => x.name ?? x.id), inserted: rep.cpus[0].inserted.map((x) => x.name ?? x.id), droppedSubsections: rep.cpus[0].droppedSubsections.map((x) => x.name), refused: rep.cpus[0].refused, adopted: rep.adopted.map((a) => a.class) } : null,
+      },
+      dest: { ...row.dest, combo: `${{ '6.1': 'bookworm', '6.12': 'trixie', '7.2': 'sid' }[row.dest.kernel]}_${{ '7.2': 'bookworm', '10.0': 'trixie', '11.1': 'sid' }[row.dest.qemu]}` },
+      destSample: row.destSample,
+      file: written ? basename(file) : null,
+      sha256: written ? createHash('sha256').update(readFileSync(file)).digest('hex') : null,
+    });
+    process.stderr.write(`${(written ? 'written' : 'FAILED').padEnd(8)} ${id} ${rep?.adopted?.map((a) => a.class).join(',') ?? ''}\n`);
+  }
+  writeFileSync(join(here, 'rewrite-cases-4.json'), JSON.stringify({ description: 'the suggested rewrites (round 3) real KVM refused, with every class of guest-visible value adopted; make-kvm.py rewrites --round 4 loads them', cases }, null, 1) + '\n');
+  console.log(`${cases.length} refused suggestions re-done, ${cases.filter((c) => c.file).length} written`);
 }

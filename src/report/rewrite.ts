@@ -26,6 +26,14 @@ export function rewriteReport(r: RewriteResult): RewriteReport {
 
 /** How many missing registers are listed one by one before the rest is counted. */
 const MISSING_SHOWN = 8;
+/** Hex digits of a dropped subsection's body shown before the rest is counted (the JSON has it all). */
+const CONTENT_SHOWN = 64;
+
+/** A subsection body (hex) for the text: whole when short, else its start and its size. */
+function contentText(hex: string): string {
+  if (!hex) return '(empty)';
+  return hex.length <= CONTENT_SHOWN ? hex : `${hex.slice(0, CONTENT_SHOWN)}… (${hex.length / 2} bytes)`;
+}
 
 /**
  * Human summary: per vCPU and device what was removed (and what that means for the guest),
@@ -51,13 +59,13 @@ export function renderRewrite(r: RewriteResult, o: RenderOptions = {}): string {
       const more = c.missing.length > MISSING_SHOWN ? ` and ${c.missing.length - MISSING_SHOWN} more` : '';
       out.push(`  not put in (the stream does not hold the guest's value, and it is not a destination constant): ${shown.join(', ')}${more}`);
     }
-    for (const s of c.droppedSubsections) out.push(`  ${verb} drop subsection ${s.name} (version ${s.version}, ${s.size} bytes): ${s.content || '(empty)'}: ${s.reason}; ${s.state}`);
+    for (const s of c.droppedSubsections) out.push(`  ${verb} drop subsection ${s.name} (version ${s.version}, ${s.size} bytes): ${contentText(s.content)}: ${s.reason}; ${s.state}`);
     for (const x of c.refused) out.push(`  ${st.bad('REFUSED')} ${x.name ?? '?'} ${x.id} = ${x.value}: ${x.reason}`);
     for (const x of c.refusedSubsections) out.push(`  ${st.bad('REFUSED')} subsection ${x.name}: ${x.reason}`);
   }
   for (const d of r.devices) {
     out.push(`${d.name} ${d.instance}:`);
-    for (const s of d.droppedSubsections) out.push(`  ${verb} drop subsection ${s.name}${s.within ? ` in ${s.within}` : ''} (version ${s.version}, ${s.size} bytes): ${s.content || '(empty)'}: ${s.reason}; ${s.state}`);
+    for (const s of d.droppedSubsections) out.push(`  ${verb} drop subsection ${s.name}${s.within ? ` in ${s.within}` : ''} (version ${s.version}, ${s.size} bytes): ${contentText(s.content)}: ${s.reason}; ${s.state}`);
     for (const x of d.refusedSubsections) out.push(`  ${st.bad('REFUSED')} subsection ${x.name}${x.within ? ` in ${x.within}` : ''}: ${x.reason}`);
   }
   if (r.adopted.length) {

@@ -102,7 +102,7 @@ function effectsOf(p: StreamPlanner): string[] {
   const subs = new Set<string>();
   for (const c of cpus) for (const s of c.droppedSubsections) subs.add(s.name);
   for (const d of p.devicePlans()) for (const s of d.droppedSubsections) subs.add(s.name);
-  if (subs.size) out.push(`drops subsection${subs.size > 1 ? 's' : ''} ${[...subs].join(', ')} (at their defaults)`);
+  if (subs.size) out.push(subs.size > 1 ? `drops subsections ${[...subs].join(', ')} (at their defaults)` : `drops subsection ${[...subs][0]} (at its default)`);
   return out;
 }
 
