@@ -368,8 +368,8 @@ async function summary() {
   out.push('');
   const rw = rows.filter((r) => r.phase === 'rewrites');
   if (rw.length) {
-    out.push('### Loads of rewritten streams (round 1: the tool\'s suggestion; round 2: + CCSIDR, PSCI_VERSION)', '', '| row (destination/source/stream) | round | tool predicted | real KVM |', '|---|---|---|---|');
-    for (const r of rw) out.push(`| ${r.id.replace(/^rewrite2?\//, '')} | ${r.round ?? 1} | ${r.variant.predicted} | ${rewriteCell(r)} |`);
+    out.push('### Loads of rewritten streams (round 1: the rewrite the tool suggested then; round 2: + CCSIDR, PSCI_VERSION; round 3: the next step `check` prints; round 4: round 3 + every class of guest-visible value)', '', '| row (destination/source/stream) | round | tool predicted | real KVM |', '|---|---|---|---|');
+    for (const r of rw) out.push(`| ${r.id.replace(/^(rewrite2?|suggested|classes)\//, '')} | ${r.round ?? 1} | ${r.variant.predicted} | ${rewriteCell(r)} |`);
     out.push('');
   }
   const cp = join(here, 'check-vs-kvm.json');
