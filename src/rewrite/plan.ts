@@ -10,7 +10,7 @@ import type { VmdescBody, VmdescDevice } from '../stream/vmdesc.js';
 import { describeRule, policyStep, type PolicySet } from '../policy/index.js';
 import { rawWriteKind, type CpuSubsection, type DestinationCpu, type QemuGeneration } from '../match/index.js';
 import { hex64, idRegisterFields, isIdRegister, regName, type Accel } from '../regs/index.js';
-import { ADOPT_MEANING, adoptClassOf, removalEffect, type AdoptClass, type RemovalEffect } from './guest-effects.js';
+import { ADOPT_CLASSES, ADOPT_MEANING, adoptClassOf, removalEffect, type AdoptClass, type RemovalEffect } from './guest-effects.js';
 import { subsectionState } from './subsection-state.js';
 
 /** Which registers take the destination's values. */
@@ -308,9 +308,9 @@ export function applyPlan(cpu: CpuSection, plan: CpuPlan): CpuSection {
   };
 }
 
-/** The classes of guest-visible values a set of plans adopts, with how many registers each. */
+/** The classes of guest-visible values a set of plans adopts (in {@link ADOPT_CLASSES} order), with how many registers each. */
 export function adoptedClasses(plans: readonly Pick<CpuPlan, 'changed'>[]): { class: AdoptClass; registers: number; meaning: string }[] {
   const n = new Map<AdoptClass, Set<string>>();
   for (const p of plans) for (const c of p.changed) if (c.class) n.set(c.class, (n.get(c.class) ?? new Set()).add(c.id));
-  return [...n].map(([cls, ids]) => ({ class: cls, registers: ids.size, meaning: ADOPT_MEANING[cls] }));
+  return ADOPT_CLASSES.filter((cls) => n.has(cls)).map((cls) => ({ class: cls, registers: n.get(cls)!.size, meaning: ADOPT_MEANING[cls] }));
 }
