@@ -36,10 +36,12 @@ export interface RewriteOptions {
   force?: boolean;
   /** Refuse (nothing written) when a `strip`, `adopt` or `stripSubsections` name matches nothing in the stream. */
   strictEdits?: boolean;
-  /** The destination's load semantics for the re-check (default `legacy`). */
+  /** The destination's load semantics for the re-check (default: inferred from the destination, else `legacy`). */
   loader?: string;
   /** Accelerator for register names (default: the destination's, else `tcg`). */
   accel?: Accel;
+  /** Under KVM, the destination's kernel release for the re-check (default: inferred from the destination). */
+  kernel?: string;
   limits?: Partial<DecodeLimits>;
 }
 
@@ -92,7 +94,8 @@ export interface RewriteResult {
 export async function rewriteStream(input: string, output: string | undefined, options: RewriteOptions = {}): Promise<RewriteResult> {
   checkRewriteRequest({ ...options, output });
   const dest = typeof options.dest === 'string' ? await (await import('../destination/load.js')).loadDestination(options.dest, { limits: options.limits }) : options.dest;
-  const loader = options.loader ?? 'legacy';
+  // Without --loader, the re-check infers it from the destination (destination/infer.ts).
+  const loader = options.loader ?? (dest ? (await import('../destination/infer.js')).inferLoader(dest).value : 'legacy');
   const accel = options.accel ?? dest?.model.accel ?? 'tcg';
   const adoptList = splitList(options.adopt ?? []);
   const strip = resolveRegList(options.strip ?? [], accel, '--strip');
@@ -139,7 +142,7 @@ export async function rewriteStream(input: string, output: string | undefined, o
   const recheck = (s: DecodedStream): CheckResult | null => {
     if (!dest || !check) return null;
     const after = { ...s, cpus: s.cpus.map((c) => applyPlan(c, plans.get(c.instance)!)) };
-    return check.checkDecoded(output ?? input, after, dest, { loader, accel: options.accel });
+    return check.checkDecoded(output ?? input, after, dest, { loader: options.loader, accel: options.accel, kernel: options.kernel });
   };
   let result: CheckResult | null = null;
   let streamed = false;

@@ -14,7 +14,8 @@ import { LOADER_CHOICES } from '../../match/loader-names.js';
 interface Args extends OutputArgs {
   stream: string[];
   dest: string;
-  loader: string;
+  loader?: string;
+  kernel?: string;
   accel?: Accel;
   policy?: string[];
   compat?: string[];
@@ -33,7 +34,8 @@ export const checkCommand: CommandModule<object, Args> = {
   builder: (y) =>
     withPolicies(withLimits(withJson(y.positional('stream', { type: 'string', array: true, describe: 'stream files or libvirt save images (- for stdin, the default when it is not a terminal: one stream only)' }))))
       .option('dest', text('dest', { demandOption: true, describe: 'destination: a stream saved there, a `vmstate profile` JSON, or a list of hex ids' }))
-      .option('loader', choice('loader', LOADER_CHOICES, { default: 'legacy', describe: 'destination QEMU load semantics' }))
+      .option('loader', choice('loader', LOADER_CHOICES, { describe: 'destination QEMU load semantics (default: inferred from the destination, printed with the verdict)' }))
+      .option('kernel', text('kernel', { describe: 'under KVM, the destination kernel release, e.g. 6.12 (default: a profile\'s, else inferred from the destination)' }))
       .option('accel', choice('accel', ACCELS, { describe: "destination accelerator (default: inferred from the destination's list)" }))
       .option('jobs', integer('jobs', { min: 1 }, { alias: 'j', describe: 'with several streams: worker threads (default: one per core)' }))
       .check(
@@ -57,7 +59,7 @@ export const checkCommand: CommandModule<object, Args> = {
     ]);
     const limits = limitsFrom(a);
     const dest = await loadDestination(a.dest, { limits });
-    const job: CheckJob = { dest, loader: a.loader, accel: a.accel, policies: await policiesFromArgs(a), limits };
+    const job: CheckJob = { dest, loader: a.loader, accel: a.accel, kernel: a.kernel, policies: await policiesFromArgs(a), limits };
     if (streams.length === 1) {
       const rep = await checkOne(streams[0]!, job);
       print(a.json ? toJson(checkReport(rep)) : renderCheck(rep, renderOptions(a)));

@@ -23,7 +23,8 @@ interface Args extends OutputArgs {
   strictEdits: boolean;
   dryRun: boolean;
   force: boolean;
-  loader: string;
+  loader?: string;
+  kernel?: string;
   accel?: Accel;
   json: boolean;
   maxBuffer?: number;
@@ -49,7 +50,8 @@ export const rewriteCommand: CommandModule<object, Args> = {
           .option('strict-edits', flag({ default: false, describe: 'refuse (exit 1, nothing written) when a --strip, --adopt-dest-values or --strip-subsection name matches nothing in the stream (without it: a warning)' }))
           .option('dry-run', flag({ default: false, describe: 'show what would change; write nothing' }))
           .option('force', flag({ default: false, describe: 'strip require-value violations and write even if the destination would still reject' }))
-          .option('loader', choice('loader', LOADER_CHOICES, { default: 'legacy', describe: 'destination load semantics for the re-check' }))
+          .option('loader', choice('loader', LOADER_CHOICES, { describe: 'destination load semantics for the re-check (default: inferred from the destination)' }))
+          .option('kernel', text('kernel', { describe: 'under KVM, the destination kernel release for the re-check (default: inferred)' }))
           .option('accel', choice('accel', ACCELS, { describe: 'accelerator for register names (default: the destination\'s, else tcg)' })),
       ),
     ))
@@ -86,6 +88,7 @@ export const rewriteCommand: CommandModule<object, Args> = {
         force: a.force,
         loader: a.loader,
         accel: a.accel,
+        kernel: a.kernel,
         limits,
       });
     } catch (e) {
