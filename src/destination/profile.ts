@@ -27,6 +27,8 @@ export interface HostFacts {
   machine: string;
   /** The CPU model as given (`-cpu`). */
   cpu: string;
+  /** `-smp` as given. */
+  smp: number;
   /** The kernel release (`uname -r`), e.g. `6.12.118+deb13-arm64`. */
   kernel: string;
 }
@@ -138,9 +140,10 @@ export function destinationFromProfile(json: unknown, source: string): { model: 
   if (Array.isArray(p.subsections)) model.subsections = p.subsections;
   if (p.generation !== undefined && p.generation !== null && !['7.2', '10.x', '11.1'].includes(p.generation)) bad('generation', 'expected "7.2", "10.x", "11.1" or null');
   if (p.host === undefined) return { model, generation: p.generation ?? null };
-  const h = p.host as Partial<Record<(typeof HOST_KEYS)[number], unknown>> | null;
+  const h = p.host as (Partial<Record<(typeof HOST_KEYS)[number], unknown>> & { smp?: unknown }) | null;
   if (!h || typeof h !== 'object') bad('host', 'expected an object');
   for (const k of HOST_KEYS) if (typeof h![k] !== 'string') bad(`host.${k}`, 'expected a string');
+  if (!Number.isInteger(h!.smp) || (h!.smp as number) < 1) bad('host.smp', 'expected a positive integer');
   if (h!.accel !== 'tcg' && h!.accel !== 'kvm') bad('host.accel', 'expected "tcg" or "kvm"');
   return { model, generation: p.generation ?? null, host: h as HostFacts };
 }
