@@ -17,6 +17,7 @@ import { join } from 'node:path';
 import { CLI } from './helpers/cli.js';
 import { SAMPLES_DIR } from './helpers/samples.js';
 import { loadDestination, rewriteStream } from '../dist/index.js';
+import { makeCase } from '../samples/kvm/isolated.mjs';
 
 interface Row {
   id: string;
@@ -107,6 +108,75 @@ beforeAll(async () => {
 }, 900_000);
 
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+/**
+ * The isolated cases (samples/truth/kvm-isolated.json, samples/kvm/isolated-cases.json): one
+ * mechanism each, predicted by the model before they were loaded.
+ */
+const isolated: { rows: (Omit<Row, 'variant'> & { variant: unknown; title: string })[] } = JSON.parse(
+  readFileSync(join(SAMPLES_DIR, 'truth', 'kvm-isolated.json'), 'utf8'),
+);
+const isoCases: { id: string; file: string }[] = JSON.parse(readFileSync(join(SAMPLES_DIR, 'kvm', 'isolated-cases.json'), 'utf8')).cases;
+const isoReports = new Map<string, { verdict: string; qemuLines: string[]; facts: { loader: { name: string }; kernel: { version: string } } }>();
+
+beforeAll(async () => {
+  for (const r of isolated.rows) {
+    const c = isoCases.find((x) => x.id === r.id)!;
+    const out = join(dir, c.file);
+    sha.set(r.id, await makeCase(c, out, unpacked));
+    const res = await run(['check', out, '--dest', unpacked(r.destSample), '--json']);
+    isoReports.set(r.id, JSON.parse(res.stdout));
+  }
+}, 300_000);
+
+describe('isolated cases: one mechanism each, in real KVM', () => {
+  it('are the cases of isolated-cases.json', () => {
+    expect(isolated.rows.map((r) => r.id)).toEqual(isoCases.map((c) => c.id));
+  });
+
+  it.each(isolated.rows.map((r) => [r.id, r] as const))('%s', (_id, r) => {
+    expect(sha.get(r.id)).toBe(r.variantSha256);
+    const j = isoReports.get(r.id)!;
+    expect(j.verdict).toBe(r.result === 'accept' ? 'accept' : 'reject');
+    expect(j.qemuLines).toEqual(r.stderr);
+    expect(j.facts.loader.name).toBe(LOADER[r.dest.qemu]);
+    expect(j.facts.kernel.version).toBe(r.dest.kernel);
+  });
+});
+
+/** The profile `vmstate profile --host` wrote on the k7.2_q11.1 host (KVM in the nested kit). */
+const HOST_PROFILE = join(SAMPLES_DIR, 'kvm', 'l0-11.1', 'k7.2_q11.1', 'profile-host.json');
+const HOST_DEST = 'kvm/l0-11.1/k7.2_q11.1/virt-7.2_host_gic3.mig.xz';
+const viaProfile = new Map<string, { verdict: string; qemuLines: string[]; facts: { loader: { name: string; from: string }; kernel: { version: string; release: string; from: string } } }>();
+
+beforeAll(async () => {
+  const list = rows.filter((r) => r.destSample === HOST_DEST);
+  const res = await run(['check', ...list.map((r) => streamOf.get(r.id)!), '--dest', HOST_PROFILE, '--json']);
+  const docs = JSON.parse(res.stdout);
+  list.forEach((r, k) => viaProfile.set(r.id, docs[k]));
+}, 300_000);
+
+describe('a profile made by `profile --host` under KVM stands in for the stream saved there', () => {
+  it('records the host: QEMU 11.1.3, KVM, virt-7.2, -cpu host, kernel 7.2.13', () => {
+    const p = JSON.parse(readFileSync(HOST_PROFILE, 'utf8'));
+    expect(p.host).toEqual({
+      qemu: 'QEMU emulator version 11.1.3 (Debian 1:11.1.3+ds-1)',
+      accel: 'kvm',
+      machine: 'virt-7.2,gic-version=3',
+      cpu: 'host',
+      smp: 1,
+      kernel: '7.2.13+deb14-arm64',
+    });
+  });
+
+  it.each(rows.filter((r) => r.destSample === HOST_DEST).map((r) => [r.id, r] as const))('%s: verdict and lines as real KVM', (_id, r) => {
+    const j = viaProfile.get(r.id)!;
+    expect(j.verdict).toBe(r.result === 'accept' ? 'accept' : 'reject');
+    expect(j.qemuLines).toEqual(r.stderr);
+    expect(j.facts.loader).toMatchObject({ name: 'qemu-11.1', from: "the profile's host.qemu (QEMU 11.1.3)" });
+    expect(j.facts.kernel).toMatchObject({ version: '7.2', release: '7.2.13+deb14-arm64', from: 'profile' });
+  });
+});
 
 describe('the real KVM load table', () => {
   it('has the rows of all nine hosts, both directions, and the loads of the rewrites', () => {
