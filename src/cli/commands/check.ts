@@ -4,7 +4,7 @@
  */
 import type { CommandModule } from 'yargs';
 import { UsageError } from '../../errors.js';
-import { limitsFrom, print, renderOptions, rules, streamOrStdin, withJson, withLimits, type OutputArgs, policiesFromArgs, withPolicies } from './common.js';
+import { checkKernelOption, limitsFrom, print, renderOptions, rules, streamOrStdin, withJson, withLimits, type OutputArgs, policiesFromArgs, withPolicies } from './common.js';
 import { choice, integer, text } from '../options.js';
 import { toJson } from '../../report/format.js';
 import { ACCELS, type Accel } from '../../regs/accel.js';
@@ -42,6 +42,7 @@ export const checkCommand: CommandModule<object, Args> = {
         rules<Args>((a) => {
           if (!a.stream?.length) a.stream = [streamOrStdin(undefined, 'check')];
           if (a.stream.length > 1 && a.stream.includes('-')) throw new UsageError('standard input (-) can only be checked alone');
+          checkKernelOption(a.kernel);
         }),
       )
       .example('$0 check src.mig --dest dst.mig', 'would QEMU 7.2…10.2 on the destination load it?')

@@ -1,6 +1,6 @@
 /** `vmstate rewrite`: copy a stream with edits to its cpu sections (no edits: byte for byte). */
 import type { CommandModule } from 'yargs';
-import { limitsFrom, renderOptions, rules, streamOrStdin, withJson, withLimits, type OutputArgs, policiesFromArgs, withPolicies } from './common.js';
+import { checkKernelOption, limitsFrom, renderOptions, rules, streamOrStdin, withJson, withLimits, type OutputArgs, policiesFromArgs, withPolicies } from './common.js';
 import { toJson } from '../../report/format.js';
 import { LOADER_CHOICES } from '../../match/loader-names.js';
 import { ACCELS, type Accel } from '../../regs/accel.js';
@@ -58,6 +58,7 @@ export const rewriteCommand: CommandModule<object, Args> = {
       .check(
         rules<Args>(async (a) => {
           a.stream = streamOrStdin(a.stream, 'rewrite');
+          checkKernelOption(a.kernel);
           const { checkRewriteRequest } = await import('../../rewrite/request.js');
           checkRewriteRequest({ ...a, adopt: a.adoptDestValues });
         }),
