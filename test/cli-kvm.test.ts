@@ -5,7 +5,8 @@
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import Ajv2020 from 'ajv/dist/2020.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { vmstate } from './helpers/cli.js';
@@ -52,6 +53,18 @@ describe('check on KVM streams', () => {
     const tcg = JSON.parse(vmstate(['check', stream('k6.1_q11.1'), '--dest', stream('k6.12_q11.1'), '--json', '--accel', 'tcg']).stdout);
     expect(tcg.facts.accel).toEqual({ value: 'tcg', from: '--accel', given: true });
     expect(tcg.facts.kernel).toBeNull();
+  });
+
+  it('check --json on a KVM refusal validates against its schema (kvm-refused findings, facts, qemuLines)', () => {
+    const ajv = new Ajv2020({ strict: true, strictRequired: false, allowUnionTypes: true });
+    const schemas = join(import.meta.dirname, '..', 'schemas');
+    for (const f of readdirSync(schemas).filter((x) => x.endsWith('.schema.json'))) ajv.addSchema(JSON.parse(readFileSync(join(schemas, f), 'utf8')));
+    const validate = ajv.getSchema('urn:vmstate:schema:check:1')!;
+    const j = JSON.parse(vmstate(['check', stream('k7.2_q11.1'), '--dest', stream('k6.1_q11.1'), '--json']).stdout);
+    expect(validate(j), JSON.stringify(validate.errors)).toBe(true);
+    const a = j.cpus[0].anomalies.find((x: { kind: string; name: string }) => x.kind === 'kvm-refused' && x.name === 'PSCI_VERSION');
+    expect(a).toMatchObject({ value: '0x0000000000010003', expected: '0x0000000000010001', detail: { errno: 'EINVAL', class: 'psci-version', valueFrom: 'stream' } });
+    expect(a.qemuText).toBe('Could not set register fw reg 0 to 10003 (is 10001)');
   });
 
   it('a --kernel that names no version is refused before anything runs', () => {
