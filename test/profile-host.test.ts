@@ -63,7 +63,8 @@ describe('profile --host (TCG, the host QEMU 7.2)', () => {
     for (const src of [S72, S100]) {
       const viaProfile = JSON.parse(vmstate(['check', src, '--dest', out, '--json']).stdout);
       const viaStream = JSON.parse(vmstate(['check', src, '--dest', S72, '--json']).stdout);
-      expect(viaProfile.facts.loader).toEqual({ name: 'qemu-7.2', from: "the profile's host.qemu (QEMU 7.2.22)", given: false });
+      const point = /version (7\.2\.\d+)/.exec(version)![1];
+      expect(viaProfile.facts.loader).toEqual({ name: 'qemu-7.2', from: `the profile's host.qemu (QEMU ${point})`, given: false });
       expect(viaProfile.facts.accel).toEqual({ value: 'tcg', from: "the profile's host.accel", given: false });
       expect(viaProfile.verdict).toBe(viaStream.verdict);
       expect(viaProfile.qemuLines).toEqual(viaStream.qemuLines);

@@ -81,7 +81,7 @@ export function renderCheck(r: CheckResult, o: CheckRenderOptions = {}): string 
   const out: string[] = [];
   const verdict = r.verdict === 'accept' ? st.ok(st.bold('ACCEPT')) : st.bad(st.bold('REJECT'));
   out.push(`${verdict}: ${r.stream} → ${r.destination.path} (loader ${r.loader}, ${r.accel}${r.policies.length ? `, policies ${r.policies.join(', ')}` : ''})`);
-  if (!o.quiet && !o.fatalOnly) out.push(...factLines(r.facts, st));
+  if (!o.quiet && !o.fatalOnly && r.facts) out.push(...factLines(r.facts, st));
   for (const a of r.anomalies) if (a.fatal || !o.fatalOnly) out.push(`  ${a.fatal ? st.bad('fatal') : 'note '}  ${a.kind}: ${a.message}`);
   for (const c of r.devices) {
     if (o.fatalOnly && c.verdict === 'accept') continue;
