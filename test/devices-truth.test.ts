@@ -1,7 +1,8 @@
 /**
  * `vmstate check` against real QEMU on guests that ran, with devices: every row of
  * samples/truth/devices-table.json (loads of the device samples into QEMU 7.2, 10.0 and 11.1, of
- * the tool's rewrites of the failed ones, of hand edits of those) and of device-probes.json
+ * the tool's rewrites of the failed ones, of hand edits of those, of the rewrites `check`
+ * suggested for them, run as printed) and of device-probes.json
  * (small edits that make a device section or subsection not fit, destinations without a device
  * or a vCPU). Each stream is rebuilt and checked against the table's SHA-256
  * (test/helpers/device-rows.ts), then checked against the destination's own saved stream. The
@@ -79,7 +80,30 @@ describe('the tables', () => {
   });
 });
 
-describe.each(checked.map((r) => [`${r.id}: ${r.result}`, r] as const))('%s', (_name, r) => {
+/**
+ * Rows where check is wrong, each pinned to what check says now (so that a change either way
+ * shows) with why.
+ */
+const WRONG: Record<string, { verdict: string; why: string }> = {
+  '10.0/max-secure/from-11.1/suggested': {
+    verdict: 'reject',
+    why:
+      "12 AArch32 secure EL2 views (SCTLR_EL2_S …) are left missing; vCPU 1's value slots on this destination held gdbstub XML text (>= 2^32) in every measured run, " +
+      'so check calls their read-back a certain failure, but this load passed: the content of those slots differs between starts of QEMU 10.0 ' +
+      '(the rewrite+add-const loads of the same destination passed 2 of 4)',
+  },
+};
+
+describe('rows check gets wrong', () => {
+  it.each(Object.entries(WRONG))('%s: still as recorded', (id, w) => {
+    const c = results.get(id);
+    expect(c).not.toBeInstanceOf(Error);
+    expect((c as CheckResult).verdict, w.why).toBe(w.verdict);
+    expect(outcomeOf(byId.get(id)!)).not.toBe((c as CheckResult).outcome);
+  });
+});
+
+describe.each(checked.filter((r) => !WRONG[r.id]).map((r) => [`${r.id}: ${r.result}`, r] as const))('%s', (_name, r) => {
   const result = (): CheckResult => {
     const c = results.get(r.id);
     if (c instanceof Error) throw c;
@@ -120,7 +144,10 @@ describe('rows that are not checked', () => {
     }
   });
 
-  it('rewrites that wrote nothing, even with --force, have no load', () => {
-    for (const r of rows.filter((x) => x.result === null)) expect(r.kind, r.id).toBe('rewrite');
+  it('rewrites that wrote nothing, even with --force, and failed loads with no rewrite suggested, have no load', () => {
+    for (const r of rows.filter((x) => x.result === null)) {
+      expect(['rewrite', 'suggested'], r.id).toContain(r.kind);
+      if (r.kind === 'suggested') expect(r.suggestion!.argv, r.id).toBeNull();
+    }
   });
 });

@@ -32,20 +32,29 @@ import { combinePolicies, describeRule, policyStep, type Policy, type PolicySet,
 import { hex64, inferAccel, regName, type Accel } from '../regs/index.js';
 import { loadDestination, type Destination } from '../destination/load.js';
 import { knownVmsds } from '../destination/known-devices.js';
+import { destinationFacts, type DestinationFacts } from '../destination/infer.js';
+import { kernelRules, versionText } from '../match/index.js';
 import { StreamFormatError } from '../errors.js';
 
 /** Options of {@link checkStream}. */
 export interface CheckOptions {
-  /** The destination's load semantics: a loader name or alias (default `legacy`, QEMU 7.2 … 10.2). */
+  /**
+   * The destination's load semantics: a loader name or alias (default: inferred from the
+   * destination, see destination/infer.ts; `legacy`, QEMU 7.2 … 10.2, when nothing tells).
+   */
   loader?: string;
   /** The destination's accelerator (default: the destination's, else inferred from the stream). */
   accel?: Accel;
+  /** Under KVM, the destination's kernel release (default: a profile's, else inferred from the destination's list). */
+  kernel?: string;
   /** Policies the destination applies (see `policiesFrom`). */
   policies?: Policy[];
   /** Caps for decoding the stream (and a destination given as a path). */
   limits?: Partial<DecodeLimits>;
   /** How the result names the stream (default: its path, else `stream`). */
   name?: string;
+  /** Given the stream as decoded (with the subsections of every device), e.g. to plan a rewrite of it. */
+  onDecoded?: (s: DecodedStream) => void;
 }
 
 /** The verdict on one device section of the stream (every FULL section, `cpu` ones included). */
@@ -61,6 +70,8 @@ export interface DeviceCheck {
   qemuError: string | null;
   /** Every finding, in the order QEMU meets them: the section, its fields (cpreg count), subsections, post-load. */
   anomalies: Anomaly[];
+  /** Under KVM, every line QEMU prints for it in order (also when it loads); else undefined. */
+  qemuLines?: string[];
 }
 
 /**
@@ -80,6 +91,14 @@ export interface LoadAlternative {
   qemuLines: string[];
 }
 
+/** What the check assumed about the destination, and what told it (JSON-ready). */
+export interface CheckFacts {
+  loader: { name: string; from: string; given: boolean };
+  accel: { value: Accel; from: string; given: boolean };
+  /** Under KVM: the kernel whose KVM_SET_ONE_REG rules were applied. */
+  kernel: { version: string; release: string | null; from: string; exact: boolean; evidence: string } | null;
+}
+
 /** Everything a check found. */
 export interface CheckResult {
   stream: string;
@@ -91,6 +110,8 @@ export interface CheckResult {
   verdict: Verdict;
   loader: LoaderName;
   accel: Accel;
+  /** The loader, accelerator and kernel the check assumed, and what told each. */
+  facts: CheckFacts;
   /** Names of the policies in effect, built-ins included. */
   policies: string[];
   /** Findings about the stream as a whole: the machine type, sections only the destination has. */
@@ -150,24 +171,35 @@ function isDecoded(x: unknown): x is DecodedStream {
 export async function checkStream(source: StreamInput | DecodedStream, destination: Destination | string, options: CheckOptions = {}): Promise<CheckResult> {
   const dest = typeof destination === 'string' ? await loadDestination(destination, { limits: options.limits }) : destination;
   const name = options.name ?? (typeof source === 'string' ? source : 'stream');
-  const loader = options.loader ?? 'legacy';
   let s: DecodedStream;
   try {
-    s = isDecoded(source) ? source : await decodeStream(source, { limits: options.limits });
+    s = isDecoded(source) ? source : await decodeStream(source, { limits: options.limits, deviceSubsections: !!options.onDecoded });
   } catch (e) {
     // No QEMU gets past a negative count either; say what each would do with it.
     if (e instanceof StreamFormatError && typeof e.data.negativeCount === 'number') {
-      return checkNegativeCount(name, dest, loader, e.data.negativeCount, Number(e.data.instance ?? 0), e.place?.offset ?? -1);
+      const facts = destinationFacts(dest, { loader: options.loader, accel: options.accel, kernel: options.kernel });
+      return checkNegativeCount(name, dest, facts, e.data.negativeCount, Number(e.data.instance ?? 0), e.place?.offset ?? -1);
     }
     throw e;
   }
-  return checkDecoded(name, s, dest, { ...options, loader });
+  options.onDecoded?.(s);
+  return checkDecoded(name, s, dest, options);
+}
+
+function factsJson(f: DestinationFacts): CheckFacts {
+  const k = f.kernel;
+  return {
+    loader: { name: f.loader.value, from: f.loader.from, given: f.loader.given },
+    accel: { value: f.accel.value, from: f.accel.from, given: f.accel.given },
+    kernel: k ? { version: versionText(k.version), release: k.release, from: k.from, exact: k.exact, evidence: k.evidence } : null,
+  };
 }
 
 /** {@link checkStream} on a decoded stream (`name` names it in the result). */
 export function checkDecoded(name: string, s: DecodedStream, dest: Destination, opts: CheckOptions): CheckResult {
-  const loader = opts.loader ?? 'legacy';
-  const accel = opts.accel ?? dest.model.accel ?? inferAccel(s.cpus.flatMap((c) => c.ids));
+  const facts = destinationFacts(dest, { loader: opts.loader, accel: opts.accel, kernel: opts.kernel }, s.cpus.flatMap((c) => c.ids));
+  const loader = facts.loader.value;
+  const accel = facts.accel.value;
   const policies = combinePolicies(opts.policies ?? [], accel);
   // QEMU 7.2…10.2 have no policy mechanism: with policies, answer "what if the destination
   // (and the source, which shares the machine type) applied them" by leaving out of the
@@ -179,7 +211,7 @@ export function checkDecoded(name: string, s: DecodedStream, dest: Destination, 
   const match: MatchResult = matchCpregs(
     filtered.map(({ cpu: c }) => ({ instance: c.instance, ids: c.ids, values: c.values, count: c.count })),
     dest.model,
-    { loader, accel, policies: whatIf ? [] : policies, generation },
+    { loader, accel, policies: whatIf ? [] : policies, generation, ...(facts.kernel ? { kernel: kernelRules(facts.kernel.version) } : {}) },
   );
   if (whatIf) {
     match.policies = [...policies.names];
@@ -242,6 +274,7 @@ export function checkDecoded(name: string, s: DecodedStream, dest: Destination, 
     verdict,
     loader: match.loader,
     accel,
+    facts: factsJson(facts),
     policies: match.policies,
     anomalies: global,
     devices,
@@ -282,6 +315,7 @@ function deviceStep(d: DeviceSection, cmp: DeviceComparison, v: CpuVerdict | und
   let qemuError: string | null = null;
   let crash: LoadStep['crash'] = null;
   let depends = false;
+  let kvmLines: string[] | undefined;
   const sectionStop = sect.find(stopsQemu);
   if (!v) {
     anomalies = [...sect, ...subs];
@@ -299,18 +333,28 @@ function deviceStep(d: DeviceSection, cmp: DeviceComparison, v: CpuVerdict | und
     anomalies = countFailed ? [...sect, ...own, ...subs] : [...sect, ...count, ...subs, ...own.filter((a) => a.kind !== 'count-bound')];
     const subStop = subs.find(stopsQemu);
     if (sectionStop) qemuError = sectionStop.qemuText;
-    else if (countFailed || (!subStop && (v.qemuRejects || v.qemuDepends))) {
+    else if (countFailed || (!subStop && v.qemuError !== null)) {
       printed = countFailed ? [] : v.printed;
       qemuError = v.qemuError;
-      depends = !countFailed && !v.qemuRejects;
+      depends = !countFailed && v.qemuDepends;
     } else if (subStop) {
       qemuError = subStop.qemuText;
       if (subStop.detail?.outcome === 'crash') crash = { device: d.idstr, instance: d.instance, name: subStop.name! };
     } else printed = v.printed;
+    // Under KVM the vCPU's lines come whole from the load model, when its post-load runs.
+    if (v.qemuLines && !sectionStop && !countFailed && !subStop) kvmLines = v.qemuLines;
   }
   const verdict: Verdict = anomalies.some((a) => a.fatal) ? 'reject' : depends ? 'depends' : 'accept';
   return {
-    check: { name: d.idstr, instance: d.instance, vmsd: d.vmsd, verdict, qemuError: verdict === 'accept' ? null : (qemuError ?? null), anomalies },
+    check: {
+      name: d.idstr,
+      instance: d.instance,
+      vmsd: d.vmsd,
+      verdict,
+      qemuError: verdict === 'accept' ? null : (qemuError ?? null),
+      anomalies,
+      ...(kvmLines ? { qemuLines: kvmLines } : {}),
+    },
     printed,
     qemuError,
     crash,
@@ -337,8 +381,8 @@ function destinationSection(d: DeviceSection, model: DestinationModel): DeviceSe
  * `count` (at byte `offset`): QEMU 7.2 … 10.2 refuse it at the count check; QEMU 11.1 sizes an
  * allocation by it and aborts.
  */
-function checkNegativeCount(name: string, dest: Destination, loader: string, count: number, instance: number, offset: number): CheckResult {
-  const spec = resolveLoader(loader);
+function checkNegativeCount(name: string, dest: Destination, facts: DestinationFacts, count: number, instance: number, offset: number): CheckResult {
+  const spec = resolveLoader(facts.loader.value);
   const bound = destinationCpuFor(dest.model, instance)?.ids.length ?? 0;
   const crash = spec.count.kind === 'allocate';
   const countText = crash ? spec.text.count(count, null) : spec.text.count(count, bound);
@@ -352,7 +396,7 @@ function checkNegativeCount(name: string, dest: Destination, loader: string, cou
   return {
     stream: name,
     destination: { path: dest.path, origin: dest.model.origin, machineType: dest.model.machineType ?? null },
-    verdict: 'reject', loader: spec.name, accel: dest.model.accel ?? 'tcg', policies: [], anomalies: [],
+    verdict: 'reject', loader: spec.name, accel: facts.accel.value, facts: factsJson(facts), policies: [], anomalies: [],
     devices: [device],
     outcome: crash ? 'crash' : 'refuse',
     qemuError: qemuText,

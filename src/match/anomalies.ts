@@ -38,6 +38,10 @@ import type { PolicyKind } from '../policy/index.js';
  *   `crash`).
  * - `subsection-version`: a subsection version the destination cannot load.
  * - `machine-type`: the machine type check of the configuration item fails.
+ * - `kvm-refused`: under KVM, a register write of the destination's list that the kernel
+ *   refuses (KVM_SET_ONE_REG: EINVAL for a value, ENOENT for a register whose feature the ID
+ *   values in force hide); `detail` holds `errno`, the value's `class` and where the value came
+ *   from (`valueFrom`: the stream, or the destination's own value written back).
  */
 export type AnomalyKind =
   | 'count-bound'
@@ -58,7 +62,8 @@ export type AnomalyKind =
   | 'section-only-on-destination'
   | 'unknown-subsection'
   | 'subsection-version'
-  | 'machine-type';
+  | 'machine-type'
+  | 'kvm-refused';
 
 /** The policy rule an anomaly refers to. */
 export interface PolicyRef {

@@ -1,7 +1,8 @@
 /** The `check` report: its JSON document (`check --json`) and its text rendering. */
 import { anomalyToJson, type AnomalyJson } from '../match/index.js';
 import type { Accel } from '../regs/index.js';
-import type { CheckResult, LoadAlternative, LoadOutcome, Verdict } from '../check/check.js';
+import type { CheckFacts, CheckResult, LoadAlternative, LoadOutcome, Verdict } from '../check/check.js';
+import type { Suggestion } from '../rewrite/suggest.js';
 import { PLAIN, table, type RenderOptions } from './format.js';
 
 /**
@@ -40,6 +41,8 @@ export interface CheckReport {
   outcome: LoadOutcome;
   loader: string;
   accel: Accel;
+  /** The loader, accelerator and (KVM) kernel assumed for the destination, and what told each. */
+  facts: CheckFacts;
   policies: string[];
   /** Findings about the stream as a whole: the machine type, sections only the destination has. */
   anomalies: AnomalyJson[];
@@ -56,11 +59,16 @@ export interface CheckReport {
   /** Where the destination QEMU would crash instead of refusing, and other cautions. */
   warnings: string[];
   notes: string[];
+  /**
+   * After a REJECT of a single stream: the `vmstate rewrite` command the matcher predicts would
+   * load (`argv`, `predictedVerdict`), or why none can (`argv` null); null after an ACCEPT.
+   */
+  suggestion?: Suggestion | null;
 }
 
-/** The JSON document of a check. */
-export function checkReport(r: CheckResult): CheckReport {
-  return {
+/** The JSON document of a check (with the next step, when one was worked out). */
+export function checkReport(r: CheckResult, suggestion?: Suggestion | null): CheckReport {
+  const doc: CheckReport = {
     schema: CHECK_SCHEMA,
     stream: r.stream,
     destination: r.destination,
@@ -68,6 +76,7 @@ export function checkReport(r: CheckResult): CheckReport {
     outcome: r.outcome,
     loader: r.loader,
     accel: r.accel,
+    facts: r.facts,
     policies: r.policies,
     anomalies: r.anomalies.map(anomalyToJson),
     devices: r.devices.map((d) => ({ name: d.name, instance: d.instance, vmsd: d.vmsd, verdict: d.verdict, qemuError: d.qemuError, anomalies: d.anomalies.map(anomalyToJson) })),
@@ -80,12 +89,37 @@ export function checkReport(r: CheckResult): CheckReport {
     warnings: r.warnings,
     notes: r.notes,
   };
+  if (suggestion !== undefined) doc.suggestion = suggestion;
+  return doc;
+}
+
+/** A command line as one shell-quoted string. */
+export function shellLine(argv: readonly string[]): string {
+  return argv.map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`)).join(' ');
+}
+
+/** The next step in words: the command and what it means for the guest, or why no rewrite can. */
+export function renderSuggestion(sg: Suggestion, o: RenderOptions = {}): string {
+  const st = o.style ?? PLAIN;
+  if (!sg.argv) return `next step: ${sg.reason}`;
+  const out = [`next step: ${st.bold(shellLine(sg.argv))}`, `  predicted: ${st.ok('ACCEPT')} (${sg.reason})`];
+  for (const e of sg.effects) out.push(`  for the guest: ${e}`);
+  return out.join('\n');
 }
 
 /** Options of {@link renderCheck}. */
 export interface CheckRenderOptions extends RenderOptions {
   /** Only what makes the load fail: fatal findings of the devices it refuses (a refused rewrite). */
   fatalOnly?: boolean;
+}
+
+/** What was inferred about the destination (what the command line gave is not repeated). */
+function factLines(f: CheckFacts, st: NonNullable<CheckRenderOptions['style']>): string[] {
+  const lines: string[] = [];
+  if (!f.loader.given) lines.push(`  loader ${f.loader.name}: ${f.loader.from}`);
+  if (!f.accel.given) lines.push(`  accelerator ${f.accel.value}: ${f.accel.from}`);
+  if (f.kernel && f.kernel.from !== 'option') lines.push(`  kernel ${f.kernel.release ?? f.kernel.version}: ${f.kernel.exact ? f.kernel.evidence : `${f.kernel.evidence}`}`);
+  return lines.length ? [st.dim('destination (inferred):'), ...lines.map((l) => st.dim(l))] : [];
 }
 
 /** Human rendering of a check. */
@@ -95,6 +129,7 @@ export function renderCheck(r: CheckResult, o: CheckRenderOptions = {}): string 
   const word = (v: CheckResult['verdict']): string => (v === 'accept' ? st.ok(v) : st.bad(v));
   const verdict = r.verdict === 'accept' ? st.ok(st.bold('ACCEPT')) : st.bad(st.bold(r.verdict === 'depends' ? 'DEPENDS' : 'REJECT'));
   out.push(`${verdict}: ${r.stream} → ${r.destination.path} (loader ${r.loader}, ${r.accel}${r.policies.length ? `, policies ${r.policies.join(', ')}` : ''})`);
+  if (!o.quiet && !o.fatalOnly && r.facts) out.push(...factLines(r.facts, st));
   for (const a of r.anomalies) if (a.fatal || !o.fatalOnly) out.push(`  ${a.fatal ? st.bad('fatal') : 'note '}  ${a.kind}: ${a.message}`);
   for (const c of r.devices) {
     if (o.fatalOnly && c.verdict === 'accept') continue;

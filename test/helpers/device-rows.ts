@@ -10,7 +10,9 @@
  *   `rewrite` decides do not change the rows;
  * - `edit`: that output with the recorded hand edits (samples/devices/streamedit.py removes the
  *   named subsections; the registers add-missing-const.mjs inserted, with their recorded values);
- * - `probe`: the sample with the recorded byte patches.
+ * - `probe`: the sample with the recorded byte patches;
+ * - `suggested`: the next step `check` printed for a failed load, run as printed (with `--force`,
+ *   so that a rewrite the check now doubts is still written).
  */
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -22,17 +24,20 @@ import { generationOfLoader } from '../../src/match/index.js';
 import { isIdRegister } from '../../src/regs/index.js';
 import { applyVariant } from '../../samples/truth/variants.mjs';
 import { SAMPLES_DIR } from './samples.js';
+import { vmstate } from './cli.js';
 
 /** A row of either table (the fields the tests read). */
 export interface DeviceRow {
   id: string;
-  kind: 'load' | 'rewrite' | 'edit' | 'probe';
+  kind: 'load' | 'rewrite' | 'edit' | 'probe' | 'suggested';
   source: string;
   dest: { qemu: '7.2' | '10.0' | '11.1'; machine: string; machineType: string; incoming: 'exec' | 'file'; capabilities: string[] };
   destSample: string | null;
   result: 'accept' | 'reject' | 'crash' | null;
   stderr: string[];
   rewrite?: { of: string; argv: string[]; forced: boolean; sha256: string | null };
+  /** The command `check` suggested (`OUT` for its output; null when it offered none) and its output's SHA-256. */
+  suggestion?: { of: string; argv: string[] | null; sha256?: string | null };
   edit?: {
     of?: string;
     steps?: ({ step: 'strip-subsections'; strip: string[] } | { step: 'add-const'; inserted: { id: string; value: string }[] })[];
@@ -89,6 +94,14 @@ export async function materialize(row: DeviceRow, byId: Map<string, DeviceRow>, 
     writeFileSync(base + '.mig', buf);
     if (row.edit && sha256(base + '.mig') !== row.edit.sha256) throw new Error(`${row.id}: the patched stream differs from the table`);
     return { path: base + '.mig', temporary: true };
+  }
+  if (row.kind === 'suggested') {
+    const out = base + '.mig';
+    const args = row.suggestion!.argv!.slice(1).map((a) => (a === 'OUT' ? out : a.startsWith('devices/') ? unpacked(root, a) : a));
+    const r = vmstate([...args, '--force']);
+    if (r.code !== 0) throw new Error(`${row.id}: ${row.suggestion!.argv!.join(' ')}: exit ${r.code}: ${r.stderr}`);
+    if (sha256(out) !== row.suggestion!.sha256) throw new Error(`${row.id}: the suggested rewrite run here differs from the one the table loaded`);
+    return { path: out, temporary: true };
   }
   const rw = row.kind === 'rewrite' ? row : byId.get(row.edit!.of!)!;
   let cur = base + '.rewrite.mig';

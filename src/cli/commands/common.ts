@@ -9,6 +9,7 @@ import { ioError, UsageError } from '../../errors.js';
 import type { DecodeLimits } from '../../stream/decode.js';
 import { styleFor, type RenderOptions } from '../../report/format.js';
 import { choices, flag, integer, texts } from '../options.js';
+import { parseKernelRelease } from '../../match/kvm-kernel.js';
 
 /** `--json` */
 export function withJson<T>(y: Argv<T>) {
@@ -66,6 +67,15 @@ export function withPolicies<T>(y: Argv<T>) {
     .option('preset', choices('preset', presetNames(), { describe: 'built-in policy preset; repeatable' }));
 }
 
+/** The {@link withPolicies} options as given, to repeat them in a suggested command. */
+export function policyArgv(a: PolicyArgs): string[] {
+  return [
+    ...(a.policy ?? []).flatMap((x) => ['--policy', x]),
+    ...(a.compat ?? []).flatMap((x) => ['--compat', x]),
+    ...(a.preset ?? []).flatMap((x) => ['--preset', x]),
+  ];
+}
+
 /** The policies named by {@link withPolicies} options. */
 export async function policiesFromArgs(a: PolicyArgs): Promise<Policy[]> {
   // Loaded when a command asks for policies, not at start-up.
@@ -103,4 +113,11 @@ export function rules<A>(fn: (a: A) => void | Promise<void>): (a: unknown) => tr
     const r = fn(a as A);
     return r instanceof Promise ? r.then(() => true as const) : true;
   };
+}
+
+/** `--kernel`: a release that starts with a version (`6.12`, `6.12.118+deb13-arm64`). */
+export function checkKernelOption(kernel: string | undefined): void {
+  if (kernel !== undefined && parseKernelRelease(kernel) === null) {
+    throw new UsageError(`--kernel: '${kernel}' does not start with a kernel version (e.g. 6.12 or 6.12.118+deb13-arm64)`);
+  }
 }
