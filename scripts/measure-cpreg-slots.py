@@ -62,7 +62,9 @@ def digest(ids):
     return hashlib.sha256("".join("0x%016x\n" % x for x in ids).encode()).hexdigest()
 
 
-def read_slots(argv, ids, wait):
+def read_slots(argv, ids, wait, largest=1 << 31):
+    """Each vCPU's value slots (in heap order) of a QEMU started with argv; anonymous regions of
+    `largest` bytes or more (guest RAM, the TCG code buffer) are not searched, [heap] always is."""
     p = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                          start_new_session=True)
     try:
@@ -78,7 +80,7 @@ def read_slots(argv, ids, wait):
         mem = open("/proc/%d/mem" % p.pid, "rb", 0)
         heap = {}
         for a, b, perms, name in maps:
-            if "rw" in perms and name in ("", "[heap]") and b - a < 1 << 31:
+            if "rw" in perms and (name == "[heap]" or (name == "" and b - a < largest)):
                 try:
                     mem.seek(a)
                     heap[a] = mem.read(b - a)

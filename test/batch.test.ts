@@ -21,7 +21,7 @@ describe('check with four real streams against one destination', () => {
     const arr = JSON.parse(r.stdout) as { schema: string; stream: string; verdict: string }[];
     expect(arr).toHaveLength(4);
     expect(arr.map((x) => x.stream)).toEqual(FOUR);
-    expect(arr.every((x) => x.schema === 'vmstate/check/1')).toBe(true);
+    expect(arr.every((x) => x.schema === 'vmstate/check/2')).toBe(true);
     expect(arr[0]!.verdict).toBe('accept');
     for (const [k, stream] of FOUR.entries()) {
       const one = vmstate(['check', stream, '--dest', DEST, '--json']);

@@ -47,7 +47,8 @@ describe('check: destination from a stream, a profile, a list', () => {
     const r = check([sample('qemu-10.0/virt-10.0_max.mig'), '--dest', MAX72]);
     expect(r.code).toBe(1);
     expect(r.rep.anomalies.map((a: { kind: string }) => a.kind)).toEqual(['machine-type']);
-    expect(r.rep.qemuError).toBe("Machine type received is 'virt-10.0' and local is 'virt-7.2'");
+    expect(r.rep.qemuLines).toEqual(["Machine type received is 'virt-10.0' and local is 'virt-7.2'", 'load of migration failed: Invalid argument']);
+    expect(r.rep.qemuError).toBe(r.rep.qemuLines.join('\n'));
   });
 
   it('reports the unknown cpu/wfxt-timer subsection of a QEMU 10.0 max stream on 7.2', () => {

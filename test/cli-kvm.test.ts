@@ -59,7 +59,7 @@ describe('check on KVM streams', () => {
     const ajv = new Ajv2020({ strict: true, strictRequired: false, allowUnionTypes: true });
     const schemas = join(import.meta.dirname, '..', 'schemas');
     for (const f of readdirSync(schemas).filter((x) => x.endsWith('.schema.json'))) ajv.addSchema(JSON.parse(readFileSync(join(schemas, f), 'utf8')));
-    const validate = ajv.getSchema('urn:vmstate:schema:check:1')!;
+    const validate = ajv.getSchema('urn:vmstate:schema:check:2')!;
     const j = JSON.parse(vmstate(['check', stream('k7.2_q11.1'), '--dest', stream('k6.1_q11.1'), '--json']).stdout);
     expect(validate(j), JSON.stringify(validate.errors)).toBe(true);
     const a = j.cpus[0].anomalies.find((x: { kind: string; name: string }) => x.kind === 'kvm-refused' && x.name === 'PSCI_VERSION');

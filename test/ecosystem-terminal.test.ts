@@ -57,8 +57,8 @@ describe('colour decision', () => {
   it('verdicts: ACCEPT green, REJECT red, fatal findings red; plain style adds nothing', () => {
     const rep = (verdict: 'accept' | 'reject'): CheckResult => ({
       stream: 's', destination: { path: 'd', origin: 'stream', machineType: null }, verdict, loader: 'legacy', accel: 'tcg',
-      policies: [], anomalies: [], outcome: 'load', qemuError: null, qemuLines: [], warnings: ['w'], notes: ['n'],
-      devices: [{ name: 'cpu', instance: 0, verdict, qemuError: null, anomalies: verdict === 'reject' ? [{ kind: 'unexpected', fatal: true, id: '0x603000000013c103', reg: 0x603000000013c103n, name: 'TCR2_EL1', message: 'not on the destination', qemuText: null }] : [] }],
+      policies: [], anomalies: [], outcome: 'load', qemuError: null, qemuLines: [], alternatives: [], warnings: ['w'], notes: ['n'],
+      devices: [{ name: 'cpu', instance: 0, vmsd: 'cpu', verdict, qemuError: null, anomalies: verdict === 'reject' ? [{ kind: 'unexpected', fatal: true, id: '0x603000000013c103', reg: 0x603000000013c103n, name: 'TCR2_EL1', message: 'not on the destination', qemuText: null }] : [] }],
     });
     expect(renderCheck(rep('accept'), { style: COLOR })).toMatch(/^\x1b\[32m\x1b\[1mACCEPT\x1b\[22m\x1b\[39m: s → d/);
     const rej = renderCheck(rep('reject'), { style: COLOR });

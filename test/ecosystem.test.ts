@@ -112,6 +112,6 @@ console.log(JSON.parse(readFileSync(p, 'utf8')).$id);
     );
     const r = run(process.execPath, ['schema.mjs'], app);
     expect(r.code, r.stderr).toBe(0);
-    expect(r.stdout.trim()).toBe('urn:vmstate:schema:check:1');
+    expect(r.stdout.trim()).toBe('urn:vmstate:schema:check:2');
   });
 });

@@ -7,25 +7,32 @@
 import { decodeStream, type DecodedStream, type DecodeLimits, type StreamInput } from '../stream/decode.js';
 import type { CpuSection } from '../stream/records.js';
 import {
+  compareDevice,
   compareMachineType,
-  compareSubsections,
   CRASHING_CPU_SUBSECTIONS,
   destinationCpuFor,
+  deviceSections,
   GENERATION_VERSIONS,
   generationOfLoader,
   matchCpregs,
+  messageStyle,
+  onlyOnDestination,
   resolveLoader,
-  subsectionCrashes,
   type Anomaly,
-  type CpuSubsection,
+  type CpuVerdict,
+  type DeviceComparison,
+  type DeviceSection,
+  type DestinationModel,
   type DestinationOrigin,
   type LoaderName,
   type MatchResult,
+  type SubsectionRef,
 } from '../match/index.js';
 import { combinePolicies, describeRule, policyStep, type Policy, type PolicySet, type ResolvedRule } from '../policy/index.js';
 import { hex64, inferAccel, regName, type Accel } from '../regs/index.js';
-import { knownSubsections, loadDestination, type Destination } from '../destination/load.js';
-import { destinationFacts, inferLoader, type DestinationFacts } from '../destination/infer.js';
+import { loadDestination, type Destination } from '../destination/load.js';
+import { knownVmsds } from '../destination/known-devices.js';
+import { destinationFacts, type DestinationFacts } from '../destination/infer.js';
 import { kernelRules, versionText } from '../match/index.js';
 import { StreamFormatError } from '../errors.js';
 
@@ -50,22 +57,39 @@ export interface CheckOptions {
   onDecoded?: (s: DecodedStream) => void;
 }
 
-/** The verdict on one device section (today: each `cpu` section). */
+/** The verdict on one device section of the stream (every FULL section, `cpu` ones included). */
 export interface DeviceCheck {
-  /** Section idstr, e.g. `cpu`. */
+  /** Section idstr, e.g. `cpu`, `arm_gicv3`, `0000:00:02.0/virtio-net`. */
   name: string;
   instance: number;
-  verdict: 'accept' | 'reject';
-  /** How QEMU's load ends on this device, when it refuses it. */
+  /** The VMStateDescription it was saved with; null for a section saved without one, or unknown. */
+  vmsd: string | null;
+  /** `depends`: QEMU may load or refuse it, by what memory it never initialised holds (a `missing-stale` register). */
+  verdict: Verdict;
+  /** How QEMU's load ends on this section when it reaches it and refuses it (its lines, joined). */
   qemuError: string | null;
-  /** Every finding, in the order QEMU meets them. */
+  /** Every finding, in the order QEMU meets them: the section, its fields (cpreg count), subsections, post-load. */
   anomalies: Anomaly[];
   /** Under KVM, every line QEMU prints for it in order (also when it loads); else undefined. */
   qemuLines?: string[];
 }
 
-/** How the destination's load would end. */
-export type LoadOutcome = 'load' | 'refuse' | 'crash';
+/**
+ * A verdict: QEMU loads the stream, refuses it (or crashes), or either, by what memory it never
+ * initialised holds when it loads (`depends`: see the `missing-stale` findings).
+ */
+export type Verdict = 'accept' | 'reject' | 'depends';
+
+/** How the destination's load would end (`depends`: in one of several ways, see `alternatives`). */
+export type LoadOutcome = 'load' | 'refuse' | 'crash' | 'depends';
+
+/** One way QEMU's load can end, with what it prints. */
+export interface LoadAlternative {
+  outcome: 'load' | 'refuse' | 'crash';
+  /** The failure QEMU stops on (its lines, joined), or null when it loads. */
+  qemuError: string | null;
+  qemuLines: string[];
+}
 
 /** What the check assumed about the destination, and what told it (JSON-ready). */
 export interface CheckFacts {
@@ -79,15 +103,18 @@ export interface CheckFacts {
 export interface CheckResult {
   stream: string;
   destination: { path: string; origin: DestinationOrigin; machineType: string | null };
-  /** `reject` when QEMU would refuse (or crash on) the stream, or a policy is violated. */
-  verdict: 'accept' | 'reject';
+  /**
+   * `reject` when QEMU would refuse (or crash on) the stream, or a policy is violated; `depends`
+   * when it may load or refuse it (memory QEMU never initialised decides, see `alternatives`).
+   */
+  verdict: Verdict;
   loader: LoaderName;
   accel: Accel;
   /** The loader, accelerator and kernel the check assumed, and what told each. */
   facts: CheckFacts;
   /** Names of the policies in effect, built-ins included. */
   policies: string[];
-  /** Findings about the stream as a whole (machine type). */
+  /** Findings about the stream as a whole: the machine type, sections only the destination has. */
   anomalies: Anomaly[];
   /** Per device section, in stream order. */
   devices: DeviceCheck[];
@@ -95,8 +122,19 @@ export interface CheckResult {
   outcome: LoadOutcome;
   /** What QEMU prints when it stops (its first failure), or null. */
   qemuError: string | null;
-  /** Every line QEMU would print, in order (without the `qemu-system-aarch64: ` prefix). */
+  /**
+   * Every line QEMU would print while loading, in its order (without the `qemu-system-aarch64: `
+   * prefix): what it prints for each section it loads, up to and including the first failure.
+   * Warnings of a load that succeeds are here too. With outcome `depends`: the first of
+   * {@link alternatives}.
+   */
   qemuLines: string[];
+  /**
+   * With outcome `depends`: every way the load can end, in the order QEMU would meet them (it
+   * refuses at the first uncertain vCPU, or at a later one, …, or gets past all of them).
+   * Empty otherwise.
+   */
+  alternatives: LoadAlternative[];
   /** Where QEMU would crash instead of refusing, and other cautions. */
   warnings: string[];
   notes: string[];
@@ -107,8 +145,10 @@ function isDecoded(x: unknown): x is DecodedStream {
 }
 
 /**
- * Predicts what a destination QEMU does with a stream: the verdict, every reason, and what
- * QEMU would print. `source` is a stream (a path, bytes, …) or one decoded already;
+ * Predicts what a destination QEMU does with a stream: every device section against the
+ * destination's (there at all, a version it loads, laid out as it reads it, every subsection —
+ * nested ones included — one it knows), every vCPU's cpreg lists, the verdict, every reason,
+ * and what QEMU would print, line for line. `source` is a stream (a path, bytes, …) or one decoded already;
  * `destination` a loaded {@link Destination} or a path for {@link loadDestination}.
  *
  * A stream whose cpreg count is negative cannot be decoded past it; no QEMU loads it either,
@@ -118,7 +158,7 @@ function isDecoded(x: unknown): x is DecodedStream {
  * ```ts
  * import { checkStream } from 'vmstate';
  * const r = await checkStream('samples/qemu-10.0/virt-7.2_cortex-a57.mig', 'samples/qemu-7.2/virt-7.2_cortex-a57.mig');
- * const [count, first] = r.devices[0].anomalies;
+ * const [count, first] = r.devices.find((d) => d.name === 'cpu')!.anomalies;
  * console.log(r.verdict, r.outcome, count.kind, first.kind, first.name);
  * // prints: reject refuse count-bound unexpected OSDTRRX_EL1
  * console.log(r.qemuLines.join('\n'));
@@ -182,91 +222,158 @@ export function checkDecoded(name: string, s: DecodedStream, dest: Destination, 
       if (pre.some((a) => a.fatal)) v.ok = false;
     }
   }
+  const style = messageStyle(match.loader);
   const global: Anomaly[] = [];
-  const machine = s.configuration && dest.model.machineType ? compareMachineType(s.configuration.machine, dest.model.machineType) : null;
+  const machine = s.configuration && dest.model.machineType ? compareMachineType(s.configuration.machine, dest.model.machineType, style) : null;
   if (machine) global.push(machine);
-  const known = knownSubsections(dest, generationOfLoader(loader));
-  const crashing = generation && dest.model.subsections ? CRASHING_CPU_SUBSECTIONS[generation] : [];
-  const warnings: string[] = [];
-  const crashes = new Map<number, string>();
-  const devices: DeviceCheck[] = match.cpus.map((v) => {
-    const cpu = s.cpus.find((c) => c.instance === v.instance)!;
-    const subs: CpuSubsection[] = cpu.subsections.map((x) => ({ name: x.name, version: x.version }));
-    // In stream order, as QEMU loads them: names it refuses, and names it would crash on.
-    const order = new Map(subs.map((x, k) => [x.name, k]));
-    const subAnoms = [
-      ...(known ? compareSubsections(subs, known) : []),
-      ...subsectionCrashes(subs, dest.model.subsections ?? [], crashing),
-    ]
-      .sort((a, b) => (order.get(a.name!) ?? 0) - (order.get(b.name!) ?? 0))
-      .map((a) => ({ ...a, instance: v.instance }));
-    // QEMU loads the fields (count check) first, then subsections, then runs post_load (merge).
-    const countFailed = v.anomalies.some((a) => a.kind === 'count-bound' && a.fatal);
-    const anomalies = countFailed ? [...v.anomalies, ...subAnoms] : [...v.anomalies.filter((a) => a.kind === 'count-bound'), ...subAnoms, ...v.anomalies.filter((a) => a.kind !== 'count-bound')];
-    let qemuError = v.qemuError;
-    const subFatal = subAnoms.find((a) => a.fatal);
-    const crash = !countFailed && subFatal?.detail?.outcome === 'crash';
-    if (crash) {
-      qemuError = subFatal!.qemuText;
-      crashes.set(v.instance, subFatal!.name!);
-    } else if (!countFailed && subFatal) {
-      const own = subFatal.kind === 'unknown-subsection' ? resolveLoader(loader).text.unknownSubsection(v.instance) : null;
-      qemuError = own ?? `${subFatal.qemuText}\nerror while loading state for instance 0x${v.instance.toString(16)} of device 'cpu'`;
-    }
-    const ok = v.ok && !subFatal;
-    const device: DeviceCheck = { name: 'cpu', instance: v.instance, verdict: ok ? 'accept' : 'reject', qemuError: ok ? null : qemuError, anomalies };
-    // Under KVM the vCPU's lines come whole from the load model, when its post_load runs.
-    if (v.qemuLines && !countFailed && !subFatal) device.qemuLines = v.qemuLines;
-    return device;
+  const known = knownVmsds(generation);
+  const crashing = generation && (dest.model.devices || dest.model.subsections) ? CRASHING_CPU_SUBSECTIONS[generation] : [];
+  const streamDevices = deviceSections(s.sections, s.vmdesc?.json.devices ?? null, s.cpus);
+  const destIndex = dest.model.devices ? new Map(dest.model.devices.map((d) => [`${d.idstr}\0${d.instance}`, d])) : null;
+  const verdicts = new Map(match.cpus.map((v) => [v.instance, v]));
+  const steps: LoadStep[] = streamDevices.map((d) => {
+    const to = destIndex ? destIndex.get(`${d.idstr}\0${d.instance}`) : destinationSection(d, dest.model);
+    const cmp: DeviceComparison = to === null ? { section: [], subsections: [] } : compareDevice(d, to, { known, style, crashing });
+    const cpu = d.idstr === 'cpu' ? verdicts.get(d.instance) : undefined;
+    return deviceStep(d, cmp, cpu, !!destIndex);
   });
-  const reject = !!machine || devices.some((c) => c.verdict === 'reject');
-  const first = devices.find((c) => c.verdict === 'reject');
-  // QEMU loads the cpu sections in order: only the first refused one decides how the load ends.
-  const crashed = !machine && first ? crashes.get(first.instance) : undefined;
-  if (crashed) {
-    warnings.push(`cpu ${first!.instance}: QEMU ${GENERATION_VERSIONS[generation!]} does not refuse subsection '${crashed}': it aborts on an assertion (the destination process crashes)`);
+  if (destIndex && s.vmdesc) global.push(...onlyOnDestination(streamDevices, dest.model.devices!));
+  // QEMU loads the configuration, then the sections in stream order, and stops at the first
+  // failure; at a section whose outcome is open it either stops or goes on.
+  const ways: (LoadAlternative & { crash: LoadStep['crash'] })[] = [];
+  const lines: string[] = [];
+  let ended = false;
+  if (machine) {
+    ways.push({ outcome: 'refuse', qemuError: machine.qemuText, qemuLines: machine.qemuText!.split('\n'), crash: null });
+    ended = true;
   }
-  const qemuError = machine ? machine.qemuText : (first?.qemuError ?? null);
+  for (const st of ended ? [] : steps) {
+    lines.push(...st.printed);
+    if (st.qemuError === null) continue;
+    const stop = { outcome: st.crash ? ('crash' as const) : ('refuse' as const), qemuError: st.qemuError, qemuLines: [...lines, ...st.qemuError.split('\n')], crash: st.crash };
+    ways.push(stop);
+    if (!st.depends) {
+      ended = true;
+      break;
+    }
+  }
+  if (!ended) ways.push({ outcome: 'load', qemuError: null, qemuLines: lines, crash: null });
+  const first = ways[0]!;
+  const warnings: string[] = [];
+  const crashed = ways.find((w) => w.crash)?.crash;
+  if (crashed) {
+    warnings.push(`${crashed.device} ${crashed.instance}: QEMU ${GENERATION_VERSIONS[generation!]} does not refuse subsection '${crashed.name}': it aborts on an assertion (the destination process crashes)`);
+  }
+  const devices = steps.map((st) => st.check);
+  const loads = ways.some((w) => w.outcome === 'load');
+  const verdict: Verdict = !!machine || devices.some((c) => c.verdict === 'reject') || !loads ? 'reject' : ways.length > 1 ? 'depends' : 'accept';
+  const outcomes = new Set(ways.map((w) => w.outcome));
   return {
     stream: name,
     destination: { path: dest.path, origin: dest.model.origin, machineType: dest.model.machineType ?? null },
-    verdict: reject ? 'reject' : 'accept',
+    verdict,
     loader: match.loader,
     accel,
     facts: factsJson(facts),
     policies: match.policies,
     anomalies: global,
     devices,
-    outcome: qemuError === null ? 'load' : crashed ? 'crash' : 'refuse',
-    qemuError,
-    qemuLines: qemuLines(global, first, qemuError, devices),
+    outcome: outcomes.size > 1 ? 'depends' : first.outcome,
+    qemuError: first.qemuError,
+    qemuLines: first.qemuLines,
+    alternatives: ways.length > 1 ? ways.map(({ crash: _c, ...w }) => w) : [],
     warnings,
     notes: match.notes,
   };
 }
 
+/** One section as QEMU loads it: its check, what QEMU prints when it gets there, and how it fails. */
+interface LoadStep {
+  check: DeviceCheck;
+  /** Lines QEMU prints while loading it that are not its failure (11.1's per-register lines). */
+  printed: string[];
+  /** QEMU's failure lines (joined) when it refuses the section, else null. */
+  qemuError: string | null;
+  /** The subsection QEMU aborts on, when the failure is a crash. */
+  crash: { device: string; instance: number; name: string } | null;
+  /** The failure is not certain: QEMU may as well load the section and go on. */
+  depends: boolean;
+}
+
+/** A finding QEMU itself stops on (a require-value rule is this tool's, not QEMU's). */
+const stopsQemu = (a: Anomaly): boolean => a.fatal && a.policy?.kind !== 'require-value' && a.kind !== 'policy-violation';
+
 /**
- * The lines QEMU prints for the first device it refuses: each finding's own lines, then how
- * the load ends — only the latter when the load stops before the findings are reached (a
- * failed machine type or count check, or a crash on a subsection).
+ * One section's findings in QEMU's order — the section itself, its fields (for a vCPU: the cpreg
+ * count), its subsections, then its post-load (a vCPU's lists) — and where QEMU stops in it.
  */
-function qemuLines(global: readonly Anomaly[], first: DeviceCheck | undefined, qemuError: string | null, devices: readonly DeviceCheck[] = []): string[] {
-  if (!qemuError) return devices.flatMap((d) => d.qemuLines ?? []);
-  if (global.length === 0 && first?.qemuLines) {
-    // QEMU loads the vCPUs in order: the ones before the refused one printed their lines too.
-    return [...devices.slice(0, devices.indexOf(first)).flatMap((d) => d.qemuLines ?? []), ...first.qemuLines];
+function deviceStep(d: DeviceSection, cmp: DeviceComparison, v: CpuVerdict | undefined, described: boolean): LoadStep {
+  const subs = cmp.subsections.map((a) => (d.idstr === 'cpu' ? { ...a, instance: d.instance } : a));
+  const sect = cmp.section.map((a) => (d.idstr === 'cpu' ? { ...a, instance: d.instance } : a));
+  let anomalies: Anomaly[];
+  let printed: string[] = [];
+  let qemuError: string | null = null;
+  let crash: LoadStep['crash'] = null;
+  let depends = false;
+  let kvmLines: string[] | undefined;
+  const sectionStop = sect.find(stopsQemu);
+  if (!v) {
+    anomalies = [...sect, ...subs];
+    const first = sectionStop ?? subs.find(stopsQemu);
+    if (first) {
+      qemuError = first.qemuText;
+      if (first.detail?.outcome === 'crash') crash = { device: d.idstr, instance: d.instance, name: first.name! };
+    }
+  } else {
+    // The matcher reports a vCPU missing from a register list; a described destination has
+    // reported the section as unknown already.
+    const own = described ? v.anomalies.filter((a) => a.kind !== 'unknown-instance') : v.anomalies;
+    const count = own.filter((a) => a.kind === 'count-bound');
+    const countFailed = count.some((a) => a.fatal);
+    anomalies = countFailed ? [...sect, ...own, ...subs] : [...sect, ...count, ...subs, ...own.filter((a) => a.kind !== 'count-bound')];
+    const subStop = subs.find(stopsQemu);
+    if (sectionStop) qemuError = sectionStop.qemuText;
+    else if (countFailed || (!subStop && v.qemuError !== null)) {
+      printed = countFailed ? [] : v.printed;
+      qemuError = v.qemuError;
+      depends = !countFailed && v.qemuDepends;
+    } else if (subStop) {
+      qemuError = subStop.qemuText;
+      if (subStop.detail?.outcome === 'crash') crash = { device: d.idstr, instance: d.instance, name: subStop.name! };
+    } else printed = v.printed;
+    // Under KVM the vCPU's lines come whole from the load model, when its post-load runs.
+    if (v.qemuLines && !sectionStop && !countFailed && !subStop) kvmLines = v.qemuLines;
   }
-  const stopsEarly =
-    global.length > 0 ||
-    first?.anomalies.some(
-      (a) =>
-        (a.kind === 'count-bound' && a.fatal) ||
-        (a.fatal && a.detail?.outcome === 'crash' && a.qemuText === first.qemuError) ||
-        // A refused subsection stops the section before post_load: no merge line is printed.
-        (a.fatal && (a.kind === 'unknown-subsection' || a.kind === 'subsection-version')),
-    );
-  const lines = stopsEarly ? [] : (first?.anomalies.flatMap((a) => a.qemuText?.split('\n') ?? []) ?? []);
-  return [...new Set([...lines, ...qemuError.split('\n')])];
+  const verdict: Verdict = anomalies.some((a) => a.fatal) ? 'reject' : depends ? 'depends' : 'accept';
+  return {
+    check: {
+      name: d.idstr,
+      instance: d.instance,
+      vmsd: d.vmsd,
+      verdict,
+      qemuError: verdict === 'accept' ? null : (qemuError ?? null),
+      anomalies,
+      ...(kvmLines ? { qemuLines: kvmLines } : {}),
+    },
+    printed,
+    qemuError,
+    crash,
+    depends,
+  };
+}
+
+/**
+ * The destination's section for an incoming one when the destination does not list its
+ * sections (a profile without them, a register list): a vCPU it has stands for a `cpu` section
+ * (with the subsections it is known to carry); any other section cannot be compared (null).
+ */
+function destinationSection(d: DeviceSection, model: DestinationModel): DeviceSection | null | undefined {
+  if (d.idstr !== 'cpu') return null;
+  if (!destinationCpuFor(model, d.instance)) return null; // the matcher reports the missing vCPU
+  const subsections: SubsectionRef[] | null = model.subsections
+    ? model.subsections.map((x) => ({ name: x.name, version: x.version, parent: x.name.slice(0, x.name.lastIndexOf('/')), fields: [] }))
+    : null;
+  return { idstr: 'cpu', instance: d.instance, sectionId: d.sectionId, version: d.version, offset: -1, vmsd: 'cpu', subsections, layout: null };
 }
 
 /**
@@ -278,12 +385,14 @@ function checkNegativeCount(name: string, dest: Destination, facts: DestinationF
   const spec = resolveLoader(facts.loader.value);
   const bound = destinationCpuFor(dest.model, instance)?.ids.length ?? 0;
   const crash = spec.count.kind === 'allocate';
-  const qemuText = crash ? spec.text.count(count, null) : spec.text.count(count, bound);
+  const countText = crash ? spec.text.count(count, null) : spec.text.count(count, bound);
+  const tail = spec.text.failure(instance, 'count');
+  const qemuText = tail ? `${countText}\n${tail}` : countText;
   const a: Anomaly = {
     kind: 'count-bound', fatal: true, id: null, reg: null, name: null, instance,
-    message: `cpreg count ${count} at byte ${offset}; nothing after it can be read`, qemuText,
+    message: `cpreg count ${count} at byte ${offset}; nothing after it can be read`, qemuText: countText,
   };
-  const device: DeviceCheck = { name: 'cpu', instance, verdict: 'reject', qemuError: qemuText, anomalies: [a] };
+  const device: DeviceCheck = { name: 'cpu', instance, vmsd: 'cpu', verdict: 'reject', qemuError: qemuText, anomalies: [a] };
   return {
     stream: name,
     destination: { path: dest.path, origin: dest.model.origin, machineType: dest.model.machineType ?? null },
@@ -291,7 +400,8 @@ function checkNegativeCount(name: string, dest: Destination, facts: DestinationF
     devices: [device],
     outcome: crash ? 'crash' : 'refuse',
     qemuError: qemuText,
-    qemuLines: qemuLines([], device, qemuText),
+    qemuLines: qemuText.split('\n'),
+    alternatives: [],
     warnings: crash ? [`cpu ${instance}: QEMU 11.1 does not refuse a cpreg count of ${count}: it tries to allocate ${(BigInt(count >>> 0) * 8n).toString()} bytes and aborts (the destination process dies)`] : [],
     notes: [],
   };

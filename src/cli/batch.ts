@@ -76,5 +76,5 @@ export async function checkMany(streams: string[], job: CheckJob, threads = avai
 export function batchExitCode(results: BatchResult[]): number {
   if (results.some((r) => r.verdict === 'error' && r.error.code === 'INTERNAL')) return 3;
   if (results.some((r) => r.verdict === 'error')) return 2;
-  return results.some((r) => r.verdict === 'reject') ? 1 : 0;
+  return results.some((r) => r.verdict === 'reject' || r.verdict === 'depends') ? 1 : 0;
 }

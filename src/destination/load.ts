@@ -7,7 +7,8 @@ import { open, readFile } from 'node:fs/promises';
 import { decodeStream, type DecodeLimits } from '../stream/decode.js';
 import type { Vmdesc } from '../stream/vmdesc.js';
 import { MAGIC } from '../stream/constants.js';
-import { destinationFromList, KNOWN_CPU_SUBSECTIONS, parseRegisterList, unionSubsections, type DestinationModel, type QemuGeneration } from '../match/index.js';
+import { destinationFromList, deviceSections, parseRegisterList, unionSubsections, type DestinationModel, type QemuGeneration } from '../match/index.js';
+import { knownCpuSubsections } from './known-devices.js';
 import { destinationFromProfile, streamGeneration, streamSubsections, type HostFacts } from './profile.js';
 import { inferAccel } from '../regs/index.js';
 import { ioError, ProfileError } from '../errors.js';
@@ -78,6 +79,7 @@ export async function loadDestination(input: string | Uint8Array, options: Desti
       origin: 'stream',
       cpus: s.cpus.map((c) => ({ instance: c.instance, ids: c.ids, values: c.values })),
       subsections: streamSubsections(s),
+      devices: deviceSections(s.sections, s.vmdesc?.json.devices ?? null, s.cpus),
       accel: inferAccel(s.cpus.flatMap((c) => c.ids)),
       pageSize: 1 << (s.configuration?.pageBits ?? 10),
     };
@@ -103,9 +105,9 @@ export async function loadDestination(input: string | Uint8Array, options: Desti
   return { path, model: destinationFromList(parseRegisterList(text, path)), generation: null };
 }
 
-/** The `cpu` subsections the destination knows: its own stream's, plus its generation's table when known. */
+/** The `cpu` subsections the destination knows: its own stream's, plus its generation's when known (./known-devices.ts). */
 export function knownSubsections(d: Destination, generation: QemuGeneration | null): DestinationModel['subsections'] {
   const own = d.model.subsections ?? [];
   const g = generation ?? d.generation;
-  return g ? unionSubsections(own, KNOWN_CPU_SUBSECTIONS[g]) : d.model.subsections;
+  return g ? unionSubsections(own, knownCpuSubsections(g)) : d.model.subsections;
 }

@@ -4,13 +4,14 @@
  *
  * Schema `vmstate/profile/1` (schemas/profile.schema.json):
  * `{ schema, source, machineType, pageSize, accel, generation, subsections: [{name, version}],
+ *    devices?: [{ idstr, instance, sectionId, version, vmsd, subsections, layout }],
  *    cpus: [{ instance, registers: [{ id, value, name }] }], host? }` — ids and values as `0x` +
  * 16 hex digits; `host` (written by `vmstate profile --host`) records the machine the stream was
  * saved on: QEMU's version, accelerator, machine type, CPU and kernel release.
  */
 import type { DecodedStream } from '../stream/decode.js';
 import { hex64, inferAccel, regName, type Accel } from '../regs/index.js';
-import type { CpuSubsection, DestinationModel } from '../match/index.js';
+import { deviceSections, type CpuSubsection, type DestinationModel, type DeviceSection } from '../match/index.js';
 import { ProfileError } from '../errors.js';
 import type { QemuGeneration } from '../match/index.js';
 import { CPREG_COUNT_FIELD } from '../stream/vmdesc.js';
@@ -43,6 +44,13 @@ export interface Profile {
   /** QEMU generation the stream's layout points to (`7.2` when its vmdesc has no configuration). */
   generation: QemuGeneration | null;
   subsections: CpuSubsection[];
+  /**
+   * The destination's device sections in its stream's order: idstr, instance, version, the
+   * description's name, every subsection (with its parent and the struct fields around it) and
+   * the fields' layout, what `check` compares every incoming section with. Optional: a profile
+   * without it compares the `cpu` sections only.
+   */
+  devices?: Omit<DeviceSection, 'offset'>[];
   cpus: { instance: number; registers: { id: string; value: string; name: string | null }[] }[];
   /** The machine it was made on, when made by `vmstate profile --host`. */
   host?: HostFacts;
@@ -101,6 +109,7 @@ export function profileOf(s: DecodedStream, options: { source?: string; accel?: 
     accel: acc,
     generation: generationOfStream(s),
     subsections: streamSubsections(s),
+    devices: deviceSections(s.sections, s.vmdesc?.json.devices ?? null, s.cpus).map(({ offset: _o, ...d }) => d),
     cpus: s.cpus.map((c) => ({
       instance: c.instance,
       registers: c.ids.map((id, i) => ({ id: hex64(id), value: hex64(c.values[i]!), name: regName(id, acc) })),
@@ -138,6 +147,15 @@ export function destinationFromProfile(json: unknown, source: string): { model: 
   if (p.pageSize) model.pageSize = p.pageSize;
   if (p.accel === 'tcg' || p.accel === 'kvm') model.accel = p.accel;
   if (Array.isArray(p.subsections)) model.subsections = p.subsections;
+  if (p.devices !== undefined) {
+    if (!Array.isArray(p.devices)) bad('devices', 'expected an array');
+    p.devices!.forEach((d, k) => {
+      const ok = d && typeof d.idstr === 'string' && Number.isInteger(d.instance) && Number.isInteger(d.version) && Number.isInteger(d.sectionId) &&
+        (d.subsections === null || Array.isArray(d.subsections)) && (d.layout === null || Array.isArray(d.layout));
+      if (!ok) bad(`devices[${k}]`, 'expected {idstr, instance, sectionId, version, vmsd, subsections, layout}');
+    });
+    model.devices = p.devices!.map((d) => ({ ...d, offset: -1 }));
+  }
   if (p.generation !== undefined && p.generation !== null && !['7.2', '10.x', '11.1'].includes(p.generation)) bad('generation', 'expected "7.2", "10.x", "11.1" or null');
   if (p.host === undefined) return { model, generation: p.generation ?? null };
   const h = p.host as (Partial<Record<(typeof HOST_KEYS)[number], unknown>> & { smp?: unknown }) | null;

@@ -16,16 +16,27 @@ import type { PolicyKind } from '../policy/index.js';
  * - `missing-const`: the same, on TCG, for a register whose read-back then fails: a constant
  *   (ARM_CP_CONST or write-ignored) or 32-bit register that cannot take what its never-filled
  *   value slot holds.
+ * - `missing-stale`: the same, for a register whose read-back depends on what its value slot holds
+ *   when QEMU loads (stale memory that differs between runs or was not measured): QEMU may load
+ *   or refuse (`detail.outcome` is `depends`; not fatal by itself).
  * - `value-mismatch`: an incoming value that does not read back: a constant register's differing
  *   value, a 32-bit register's value of 2^32 or more (TCG), a differing ID register (KVM).
  * - `tolerated`: an id present on one side only, accepted because of a policy.
  * - `policy-violation`: a policy's value test fails.
  * - `unsorted`: an incoming id lower than the one before it.
  * - `duplicate`: an incoming id equal to the one before it.
- * - `unknown-instance`: a `cpu` instance the destination does not have.
- * - `unknown-subsection`: a `cpu/…` subsection the destination does not know, or knows but has
- *   nothing to load into (then QEMU aborts: `detail.outcome` is `crash`).
- * - `subsection-version`: a subsection version newer than the destination's.
+ * - `unknown-instance`: a `cpu` instance the destination does not have (a destination given as a
+ *   register list; with a stream or profile it is an `unknown-section`).
+ * - `unknown-section`: a device section (idstr and instance) the destination does not have.
+ * - `section-version`: a section version the destination cannot load (above its own, below its
+ *   minimum).
+ * - `section-layout`: a section whose fields the destination lays out otherwise (another element
+ *   count, e.g. a GICv3 of another vCPU count): QEMU misreads it.
+ * - `section-only-on-destination`: a section the destination has and the stream lacks (not fatal).
+ * - `unknown-subsection`: a subsection (of any device, nested ones included) the destination does
+ *   not know, or knows but has nothing to load into (then QEMU aborts: `detail.outcome` is
+ *   `crash`).
+ * - `subsection-version`: a subsection version the destination cannot load.
  * - `machine-type`: the machine type check of the configuration item fails.
  * - `kvm-refused`: under KVM, a register write of the destination's list that the kernel
  *   refuses (KVM_SET_ONE_REG: EINVAL for a value, ENOENT for a register whose feature the ID
@@ -38,12 +49,17 @@ export type AnomalyKind =
   | 'ignored-tail'
   | 'missing'
   | 'missing-const'
+  | 'missing-stale'
   | 'value-mismatch'
   | 'tolerated'
   | 'policy-violation'
   | 'unsorted'
   | 'duplicate'
   | 'unknown-instance'
+  | 'unknown-section'
+  | 'section-version'
+  | 'section-layout'
+  | 'section-only-on-destination'
   | 'unknown-subsection'
   | 'subsection-version'
   | 'machine-type'
@@ -78,6 +94,14 @@ export interface Anomaly {
   qemuText: string | null;
   /** `cpu` instance (vCPU index), when about one vCPU. */
   instance?: number;
+  /** The device section a finding is about (its idstr and instance), for section and subsection findings. */
+  device?: { idstr: string; instance: number };
+  /**
+   * For subsection findings: the subsection, the description whose list QEMU looks it up in
+   * (`parent`), and the struct fields it is nested in (`place`, e.g. `cpu[0]`; empty at the
+   * section's own level).
+   */
+  subsection?: { name: string; version: number; parent: string; place: string };
   /** Position in the incoming arrays. */
   index?: number;
   /** Incoming value. */

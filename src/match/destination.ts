@@ -6,6 +6,7 @@
  */
 import { hex64, type Accel } from '../regs/index.js';
 import { ProfileError, UsageError } from '../errors.js';
+import type { DeviceSection } from './device-sections.js';
 
 /** One destination vCPU. */
 export interface DestinationCpu {
@@ -29,6 +30,13 @@ export interface CpuSubsection {
   version: number;
 }
 
+/** Union of two subsection lists, the first's versions winning. */
+export function unionSubsections(a: readonly CpuSubsection[], b: readonly CpuSubsection[]): CpuSubsection[] {
+  const seen = new Map(a.map((s) => [s.name, s]));
+  for (const s of b) if (!seen.has(s.name)) seen.set(s.name, s);
+  return [...seen.values()];
+}
+
 /** Where a destination model came from. */
 export type DestinationOrigin = 'stream' | 'profile' | 'list';
 
@@ -39,8 +47,10 @@ export interface DestinationModel {
   machineType?: string;
   /** Target page size in bytes. */
   pageSize?: number;
-  /** The `cpu` subsections the destination knows, with their current versions. */
+  /** The `cpu` subsections the destination's own stream carries, with their versions. */
   subsections?: CpuSubsection[];
+  /** The destination's device sections, in its stream's order (unknown for a plain register list). */
+  devices?: DeviceSection[];
   accel?: Accel;
   /** Per-vCPU register lists. */
   cpus: DestinationCpu[];

@@ -9,12 +9,7 @@ export { LOADERS, countBound, generationOfLoader, qemu111RegisterText, resolveLo
 export type { CountCheck, FailureStage, LoaderSpec, LoaderText } from './loaders.js';
 export { LOADER_CHOICES, LOADER_FAMILIES, lookupLoader } from './loader-names.js';
 export type { LoaderAlias, LoaderName } from './loader-names.js';
-export {
-  CRASHING_CPU_SUBSECTIONS,
-  GENERATION_VERSIONS,
-  KNOWN_CPU_SUBSECTIONS,
-  unionSubsections,
-} from './generations.js';
+export { CRASHING_CPU_SUBSECTIONS, GENERATION_VERSIONS } from './generations.js';
 export type { CrashingSubsection, QemuGeneration } from './generations.js';
 export {
   compareIds,
@@ -22,9 +17,16 @@ export {
   destinationFromList,
   normaliseDestinationCpu,
   parseRegisterList,
+  unionSubsections,
 } from './destination.js';
 export type { CpuSubsection, DestinationCpu, DestinationModel, DestinationOrigin } from './destination.js';
-export { compareMachineType, compareSubsections, subsectionCrashes } from './compare.js';
+export { compareMachineType } from './compare.js';
+export { deviceSections, subsectionPlace } from './device-sections.js';
+export type { DeviceSection, EnclosingField, SubsectionRef } from './device-sections.js';
+export { compareDevice, onlyOnDestination } from './devices.js';
+export type { DeviceComparison, DeviceCompareOptions, KnownVmsd, KnownVmsds } from './devices.js';
+export { machineTypeLines, messageStyle } from './load-messages.js';
+export type { MessageStyle } from './load-messages.js';
 export { isNarrow, rawWriteKind, readsBack } from './raw-access.js';
 export type { RawWriteKind, SlotContent } from './raw-access.js';
 export { idListDigest, measuredSlots } from './cpreg-slots.js';

@@ -39,12 +39,6 @@ export interface LoaderText {
   missing(id: bigint, accel: Accel, k: number): string | null;
   /** The closing lines of a failed load of `cpu` instance `instance` (may be empty). */
   failure(instance: number, stage: FailureStage): string;
-  /**
-   * Everything QEMU prints when `cpu` instance `instance` carries a subsection it does not
-   * know, or null where that was not observed (the subsection's own text and the instance line
-   * are then shown).
-   */
-  unknownSubsection(instance: number): string | null;
 }
 
 /** One loader generation. */
@@ -108,8 +102,6 @@ const countLeText = (count: number, bound: number | null): string =>
   `Invalid value ${count} expecting positive value <= ${bound ?? 0}\nFailed to load cpu:cpreg_vmstate_array_len`;
 
 /** QEMU 7.2 and 10.0 name neither the subsection nor the field (samples/truth: TCG 7.2; KVM 7.2 and 10.0, `cpu/fpmr`). */
-const legacyUnknownSubsection = (instance: number): string => `${instanceLine(instance)}\nload of migration failed: No such file or directory`;
-
 const legacyFailure = (instance: number, stage: FailureStage): string => {
   const errno = stage === 'count' ? 'Invalid argument' : 'Operation not permitted';
   return `${instanceLine(instance)}\nload of migration failed: ${errno}`;
@@ -131,7 +123,6 @@ const LEGACY: LoaderSpec = {
     unexpected: () => null,
     missing: () => null,
     failure: legacyFailure,
-    unknownSubsection: legacyUnknownSubsection,
   },
 };
 
@@ -160,7 +151,6 @@ const SERIES_V6: LoaderSpec = {
         ? `kvm_arm_cpu_post_load Missing register in input stream: ${k} ${hexId(id)} ${qemuFieldText(id)}`
         : null,
     failure: legacyFailure,
-    unknownSubsection: legacyUnknownSubsection,
   },
 };
 
@@ -199,7 +189,6 @@ const QEMU_11_1: LoaderSpec = {
       stage === 'count'
         ? ''
         : `load of migration failed: Invalid argument: ${instanceLine(instance)}: post load hook failed for: cpu, version_id: 22, minimum_version: 22, ret: -1`,
-    unknownSubsection: () => null,
   },
 };
 

@@ -65,10 +65,20 @@ export interface CpuVerdict {
   ok: boolean;
   /** Whether QEMU itself would fail the load on this vCPU (require-value violations aside). */
   qemuRejects: boolean;
+  /**
+   * Whether, short of a certain failure, QEMU's outcome depends on memory it never initialised
+   * (a `missing-stale` register): it may load or refuse this vCPU.
+   */
+  qemuDepends: boolean;
   /** How QEMU's failed load ends (count check or post-load), or null when it would load. */
   qemuError: string | null;
   /** Every anomaly, in the order QEMU meets them: count check, merge, read-back (KVM: the register writes). */
   anomalies: Anomaly[];
+  /**
+   * What QEMU prints while it matches the lists (post-load), in its order, before any failure
+   * lines ({@link qemuError}); empty when the count check fails.
+   */
+  printed: string[];
   /**
    * Under KVM, every line QEMU prints for this vCPU in order, the closing ones included (also
    * when it loads: QEMU 11.1's warnings); undefined under TCG.
@@ -163,15 +173,21 @@ function matchWith(ctx: MatchContext, incoming: IncomingCpu, destination: Destin
     qemuError = kvm.ending;
     qemuLines = kvm.lines;
     ctx.notes.push(...kvm.notes.filter((n) => !ctx.notes.includes(n)));
-  } else if (qemuFatal.length) {
-    qemuError = ctx.spec.text.failure(instance, 'post-load');
   }
+  // Under TCG, short of a certain failure, a register read back from memory QEMU never
+  // initialised (`missing-stale`) leaves the post-load open.
+  const qemuDepends = ctx.accel !== 'kvm' && !countFailed && !qemuFatal.length && anomalies.some((a) => a.detail?.outcome === 'depends');
+  if (ctx.accel !== 'kvm' && !countFailed && (qemuFatal.length || qemuDepends)) qemuError = ctx.spec.text.failure(instance, 'post-load');
+  // What QEMU prints before its failure lines: the merge's, or under KVM the load model's without its ending.
+  const printed = countFailed ? [] : qemuLines ? qemuLines.slice(0, qemuLines.length - (qemuError ? qemuError.split('\n').length : 0)) : merged.lines;
   return {
     instance,
     ok: fatal.length === 0,
     qemuRejects: qemuFatal.length > 0,
+    qemuDepends,
     qemuError,
     anomalies,
+    printed,
     ...(qemuLines ? { qemuLines } : {}),
     stats: {
       incoming: ids.length,
@@ -201,8 +217,10 @@ function unknownInstance(inc: IncomingCpu): CpuVerdict {
     instance: inc.instance,
     ok: false,
     qemuRejects: true,
+    qemuDepends: false,
     qemuError: text,
     anomalies: [a],
+    printed: [],
     stats: { incoming: inc.ids.length, destination: 0, matched: 0, fatal: 1, byKind: { 'unknown-instance': 1 } },
   };
 }

@@ -14,6 +14,7 @@ import { hex64, idRegisterFields, isIdRegister, regName } from '../regs/index.js
 import type { Anomaly, AnomalyKind } from './anomalies.js';
 import { decideOnlyInStream, missingTolerance, policyRef, type MatchContext } from './context.js';
 import { measuredSlots, type MeasuredSlots } from './cpreg-slots.js';
+import { generationVersion, measuredVcpuSlots, type MeasuredVcpuSlots } from './vcpu-slots.js';
 import type { DestinationCpu } from './destination.js';
 import { countBound } from './loaders.js';
 import { isNarrow, rawWriteKind, readsBack, type RawWriteKind, type SlotContent } from './raw-access.js';
@@ -62,6 +63,8 @@ const SLOT_NOTE = {
     `TCG raw-writes the value slot, which the destination never filled; it holds stale heap data, here as measured on ${m.image.qemu.replace(/^QEMU emulator version /, 'QEMU ')} for this register list`,
   unknown:
     'TCG raw-writes the value slot, which the destination never filled; it holds stale heap data (reused memory), so the register reads back only by chance',
+  vcpu: (m: MeasuredVcpuSlots, instance: number, cell: SlotContent): string =>
+    `TCG raw-writes the value slot, which the destination never filled; vCPU ${instance}'s slots were measured on ${m.images[0]!.qemu.replace(/^QEMU emulator version /, 'QEMU ')} for this register list${cell === 'unknown' ? ', and this one differed between runs' : ''} (scripts/measure-vcpu-slots.py)`,
 } as const;
 
 /** What a value slot holds, in words. */
@@ -86,8 +89,11 @@ export class CpuMerge {
   private lastOnlyFailed = false;
   /** The destination's measured value slots (QEMU 11.1), looked up on the first missing register. */
   private slots: MeasuredSlots | null | undefined;
+  /** This vCPU's measured value slots, where the destination was measured per vCPU. */
+  private vcpuSlots: MeasuredVcpuSlots | null | undefined;
   private readonly taken = new Map<bigint, bigint>();
   private stoppedAt: bigint | null = null;
+  /** QEMU's per-register lines in walk order. */
   private readonly lines: string[] = [];
 
   constructor(
@@ -133,6 +139,15 @@ export class CpuMerge {
   /** The value slot of destination register `i` before the load (TCG). */
   private slotOf(i: number): { slot: SlotContent; note: string } {
     const { spec } = this.ctx;
+    if (this.vcpuSlots === undefined) {
+      // A measurement of this very vCPU comes first: vCPUs of one destination can differ.
+      const qemu = spec.slotQemu ?? generationVersion(this.ctx.generation);
+      this.vcpuSlots = qemu ? measuredVcpuSlots(this.input.dest.ids, qemu, this.input.instance) : null;
+    }
+    if (this.vcpuSlots) {
+      const cell = this.vcpuSlots.cells[i]!;
+      return { slot: cell, note: SLOT_NOTE.vcpu(this.vcpuSlots, this.input.instance, cell) };
+    }
     if (spec.valueSlot === 'zero') return { slot: 0n, note: SLOT_NOTE.zero };
     if (this.slots === undefined) this.slots = spec.slotQemu ? measuredSlots(this.input.dest.ids, spec.slotQemu) : null;
     const cell = this.slots?.cells[i];
@@ -318,20 +333,31 @@ export class CpuMerge {
       const { slot, note: slotNote } = this.slotOf(i);
       const back = readsBack(id, slot, kind, dv);
       const fixed = kind === 'const' || kind === 'ignore';
-      // A fixed or 32-bit register fails unless the slot is known to hold what reads back.
-      if (back === false || (back === null && (fixed || isNarrow(id)))) {
+      const stale = slot === 'unknown' || slot === 'wide';
+      // Stale heap data (text, pointers, sizes) equals a register's non-zero constant only by
+      // coincidence: that is a failure. Anything else the slot decides is open.
+      const fails = back === false || (back === null && fixed && (dv === null || (stale && dv !== 0n)));
+      const open = !fails && back === null && (fixed || isNarrow(id) || kind === 'writefn' || kind === 'rawfn');
+      if (fails) {
         const what = fixed ? 'constant register' : '32-bit register';
         const message =
           fixed && dv === null
             ? `${what} missing from the stream; its slot reads back only if it holds the constant (unknown here)`
             : back === false
-              ? fixed
-                ? `${what} missing from the stream; its value slot holds ${slotText(slot)}, which does not read back as ${hex64(dv!)}`
-                : `${what} missing from the stream; its value slot holds ${slotText(slot)}, which does not read back in 32 bits`
-              : fixed
-                ? `${what} missing from the stream; its value slot holds stale data, which reads back as ${hex64(dv!)} only by chance`
-                : `${what} missing from the stream; its value slot holds stale data, which reads back in 32 bits only by chance`;
+            ? fixed
+              ? `${what} missing from the stream; its value slot holds ${slotText(slot)}, which does not read back as ${hex64(dv!)}`
+              : `${what} missing from the stream; its value slot holds ${slotText(slot)}, which does not read back in 32 bits`
+            : `${what} missing from the stream; its value slot holds stale data, which reads back as ${hex64(dv!)} only by coincidence`;
         const a: Anomaly = { ...this.anomaly('missing-const', true, id, message, this.withFailure(line)), note: slotNote };
+        if (dv !== null) a.expected = dv;
+        if (tol) a.policy = policyRef(tol);
+        this.readBack.push(a);
+        return;
+      }
+      if (open) {
+        const what = fixed ? `the constant ${hex64(dv!)}` : isNarrow(id) ? 'a value below 2^32' : 'a value its write function keeps (0 does)';
+        const message = `missing from the stream; it reads back only if its value slot, which holds ${slotText(slot)}, holds ${what} when QEMU loads: QEMU may load or refuse`;
+        const a: Anomaly = { ...this.anomaly('missing-stale', false, id, message, this.withFailure(line)), note: slotNote, detail: { outcome: 'depends' } };
         if (dv !== null) a.expected = dv;
         if (tol) a.policy = policyRef(tol);
         this.readBack.push(a);

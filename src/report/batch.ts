@@ -38,18 +38,18 @@ export function firstReasons(r: BatchResult, max = 2): string {
   const fatal = [...r.anomalies, ...r.devices.flatMap((c) => c.anomalies)].filter((a) => a.fatal);
   for (const a of fatal) seen.add(a.name && !a.message.includes(a.name) ? `${a.name} ${a.message}` : a.message);
   const all = [...seen];
-  if (!all.length) return r.verdict === 'reject' ? (r.qemuError?.split('\n')[0] ?? '') : '';
+  if (!all.length) return r.verdict !== 'accept' ? (r.qemuError?.split('\n')[0] ?? '') : '';
   return all.slice(0, max).join('; ') + (all.length > max ? ` (+${all.length - max} more)` : '');
 }
 
 /** The summary table: stream, verdict, first reasons; then the totals (not with `quiet`). */
 export function renderBatch(results: BatchResult[], o: RenderOptions = {}): string {
   const st = o.style ?? PLAIN;
-  const verdict = (r: BatchResult) => (r.verdict === 'accept' ? st.ok('ACCEPT') : r.verdict === 'reject' ? st.bad('REJECT') : st.bad('ERROR'));
+  const verdict = (r: BatchResult) => (r.verdict === 'accept' ? st.ok('ACCEPT') : r.verdict === 'reject' ? st.bad('REJECT') : r.verdict === 'depends' ? st.bad('DEPENDS') : st.bad('ERROR'));
   const out = [table(['stream', 'verdict', 'reasons'], results.map((r) => [r.stream, verdict(r), firstReasons(r)]))];
   if (!o.quiet) {
     const count = (v: string) => results.filter((r) => r.verdict === v).length;
-    out.push(`${results.length} streams: ${count('accept')} accept, ${count('reject')} reject, ${count('error')} error`);
+    out.push(`${results.length} streams: ${count('accept')} accept, ${count('reject')} reject, ${count('depends') ? `${count('depends')} depends, ` : ''}${count('error')} error`);
   }
   return out.join('\n');
 }

@@ -1,17 +1,32 @@
 /** The `check` report: its JSON document (`check --json`) and its text rendering. */
 import { anomalyToJson, type AnomalyJson } from '../match/index.js';
 import type { Accel } from '../regs/index.js';
-import type { CheckFacts, CheckResult } from '../check/check.js';
+import type { CheckFacts, CheckResult, LoadAlternative, LoadOutcome, Verdict } from '../check/check.js';
 import type { Suggestion } from '../rewrite/suggest.js';
 import { PLAIN, table, type RenderOptions } from './format.js';
 
-/** Version of the `check --json` shape (schemas/check.schema.json). */
-export const CHECK_SCHEMA = 'vmstate/check/1';
+/**
+ * Version of the `check --json` shape (schemas/check.schema.json). 2: every device section
+ * (`devices`), what QEMU prints (`qemuLines`), how its load ends (`outcome`), and the verdict
+ * `depends` with its `alternatives`.
+ */
+export const CHECK_SCHEMA = 'vmstate/check/2';
 
 /** One vCPU in the report. */
 export interface CpuCheck {
   instance: number;
-  verdict: 'accept' | 'reject';
+  verdict: Verdict;
+  qemuError: string | null;
+  anomalies: AnomalyJson[];
+}
+
+/** One device section in the report (every section of the stream, in its order). */
+export interface DeviceReport {
+  /** The section idstr. */
+  name: string;
+  instance: number;
+  vmsd: string | null;
+  verdict: Verdict;
   qemuError: string | null;
   anomalies: AnomalyJson[];
 }
@@ -21,19 +36,26 @@ export interface CheckReport {
   schema: typeof CHECK_SCHEMA;
   stream: string;
   destination: { path: string; origin: string; machineType: string | null };
-  verdict: 'accept' | 'reject';
+  verdict: Verdict;
+  /** How QEMU's load ends: load, refuse, crash, or depends (see alternatives). */
+  outcome: LoadOutcome;
   loader: string;
   accel: Accel;
   /** The loader, accelerator and (KVM) kernel assumed for the destination, and what told each. */
   facts: CheckFacts;
   policies: string[];
-  /** Anomalies not about one vCPU (machine type). */
+  /** Findings about the stream as a whole: the machine type, sections only the destination has. */
   anomalies: AnomalyJson[];
+  /** Every device section of the stream, in its order, with its findings. */
+  devices: DeviceReport[];
+  /** The `cpu` sections (the entries of `devices` named `cpu`). */
   cpus: CpuCheck[];
   /** What the destination QEMU would print when it refuses the stream (its first failure). */
   qemuError: string | null;
-  /** Every line the destination QEMU would print, in order (under KVM also when it loads). */
+  /** Every line the destination QEMU would print while loading, in its order. */
   qemuLines: string[];
+  /** With outcome `depends`: every way the load can end, with what QEMU prints. */
+  alternatives: LoadAlternative[];
   /** Where the destination QEMU would crash instead of refusing, and other cautions. */
   warnings: string[];
   notes: string[];
@@ -51,16 +73,19 @@ export function checkReport(r: CheckResult, suggestion?: Suggestion | null): Che
     stream: r.stream,
     destination: r.destination,
     verdict: r.verdict,
+    outcome: r.outcome,
     loader: r.loader,
     accel: r.accel,
     facts: r.facts,
     policies: r.policies,
     anomalies: r.anomalies.map(anomalyToJson),
+    devices: r.devices.map((d) => ({ name: d.name, instance: d.instance, vmsd: d.vmsd, verdict: d.verdict, qemuError: d.qemuError, anomalies: d.anomalies.map(anomalyToJson) })),
     cpus: r.devices
       .filter((d) => d.name === 'cpu')
       .map((d) => ({ instance: d.instance, verdict: d.verdict, qemuError: d.qemuError, anomalies: d.anomalies.map(anomalyToJson) })),
     qemuError: r.qemuError,
     qemuLines: r.qemuLines,
+    alternatives: r.alternatives,
     warnings: r.warnings,
     notes: r.notes,
   };
@@ -101,25 +126,33 @@ function factLines(f: CheckFacts, st: NonNullable<CheckRenderOptions['style']>):
 export function renderCheck(r: CheckResult, o: CheckRenderOptions = {}): string {
   const st = o.style ?? PLAIN;
   const out: string[] = [];
-  const verdict = r.verdict === 'accept' ? st.ok(st.bold('ACCEPT')) : st.bad(st.bold('REJECT'));
+  const word = (v: CheckResult['verdict']): string => (v === 'accept' ? st.ok(v) : st.bad(v));
+  const verdict = r.verdict === 'accept' ? st.ok(st.bold('ACCEPT')) : st.bad(st.bold(r.verdict === 'depends' ? 'DEPENDS' : 'REJECT'));
   out.push(`${verdict}: ${r.stream} → ${r.destination.path} (loader ${r.loader}, ${r.accel}${r.policies.length ? `, policies ${r.policies.join(', ')}` : ''})`);
   if (!o.quiet && !o.fatalOnly && r.facts) out.push(...factLines(r.facts, st));
   for (const a of r.anomalies) if (a.fatal || !o.fatalOnly) out.push(`  ${a.fatal ? st.bad('fatal') : 'note '}  ${a.kind}: ${a.message}`);
   for (const c of r.devices) {
     if (o.fatalOnly && c.verdict === 'accept') continue;
-    const shown = o.fatalOnly ? c.anomalies.filter((a) => a.fatal) : c.anomalies;
-    out.push(`${c.name} ${c.instance}: ${c.verdict === 'accept' ? c.verdict : st.bad(c.verdict)}${shown.length ? `, ${shown.length} ${o.fatalOnly ? 'fatal ' : ''}finding(s)` : ''}`);
+    // Every vCPU, and any other section with something to say.
+    if (c.name !== 'cpu' && !c.anomalies.length) continue;
+    const shown = o.fatalOnly ? c.anomalies.filter((a) => a.fatal || a.detail?.outcome === 'depends') : c.anomalies;
+    out.push(`${c.name} ${c.instance}: ${word(c.verdict)}${shown.length ? `, ${shown.length} ${o.fatalOnly ? 'fatal ' : ''}finding(s)` : ''}`);
     if (shown.length) {
       out.push(
         table(
           ['', 'kind', 'id', 'name', 'detail'],
-          shown.map((a) => [a.fatal ? st.bad('fatal') : '', a.kind, a.id ?? '', a.name ?? '', a.message]),
+          shown.map((a) => [a.fatal ? st.bad('fatal') : a.detail?.outcome === 'depends' ? st.warn('maybe') : '', a.kind, a.id ?? '', a.name ?? '', a.message]),
         ).replace(/^/gm, '  '),
       );
     }
   }
-  // The destination's own lines for the first device it refuses (QEMU stops there).
-  if (r.qemuLines.length) out.push('QEMU would print:', r.qemuLines.join('\n').replace(/^/gm, '  '));
+  // The destination's own lines, up to the first section it refuses (QEMU stops there).
+  if (r.alternatives.length) {
+    for (const [k, w] of r.alternatives.entries()) {
+      const how = w.outcome === 'load' ? 'if it loads' : `if it ${w.outcome === 'crash' ? 'crashes' : 'refuses'} on ${k === 0 ? 'the first' : 'a later'} uncertain section`;
+      out.push(`QEMU would print, ${how}:`, ...(w.qemuLines.length ? [w.qemuLines.join('\n').replace(/^/gm, '  ')] : ['  (nothing)']));
+    }
+  } else if (r.qemuLines.length) out.push('QEMU would print:', r.qemuLines.join('\n').replace(/^/gm, '  '));
   if (!o.quiet) {
     for (const w of r.warnings) out.push(st.warn(`warning: ${w}`));
     for (const n of r.notes) out.push(st.dim(`note: ${n}`));

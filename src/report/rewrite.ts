@@ -74,7 +74,7 @@ export function renderRewrite(r: RewriteResult, o: RenderOptions = {}): string {
   }
   if (r.written) out.push(`wrote ${r.output}`);
   // Refused for the destination's verdict: only what blocks it, as `check` shows it.
-  const refused = !r.written && !r.dryRun && r.check?.verdict === 'reject';
+  const refused = !r.written && !r.dryRun && !!r.check && r.check.verdict !== 'accept';
   if (r.check) out.push(refused ? 'the destination would still reject the result:' : 'predicted on the destination:', renderCheck(r.check, { ...o, fatalOnly: refused }).replace(/^/gm, '  '));
   if (r.suggestion) out.push(renderSuggestion(r.suggestion, o));
   return out.join('\n');

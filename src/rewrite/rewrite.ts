@@ -193,11 +193,15 @@ export async function rewriteStream(input: string, output: string | undefined, o
             const what = unmatched.map((p) => `${p.option} ${p.value}`).join(', ');
             throw new RefusalError(`refusing to write ${output}: ${what} matched nothing in the stream (--strict-edits); ${outcome}`);
           }
-          if (result && result.verdict === 'reject' && !options.force) {
-            const fatal = [...result.anomalies, ...result.devices.flatMap((c) => c.anomalies)].filter((a) => a.fatal).length;
+          if (result && result.verdict !== 'accept' && !options.force) {
+            const all = [...result.anomalies, ...result.devices.flatMap((c) => c.anomalies)];
+            const fatal = all.filter((a) => a.fatal).length;
+            const open = all.filter((a) => a.detail?.outcome === 'depends').length;
             await suggestFor(s);
             throw new RefusalError(
-              `refusing to write ${output}: the destination (loader ${result.loader}) would reject the rewritten stream (${fatal} fatal finding(s)); ${outcome} (--force writes it anyway, and the destination will refuse it)`,
+              result.verdict === 'depends'
+                ? `refusing to write ${output}: the destination (loader ${result.loader}) may reject the rewritten stream (${open} register(s) read back from memory it never initialised); ${outcome} (--force writes it anyway, and the destination may refuse it)`
+                : `refusing to write ${output}: the destination (loader ${result.loader}) would reject the rewritten stream (${fatal} fatal finding(s)); ${outcome} (--force writes it anyway, and the destination will refuse it)`,
             );
           }
         },

@@ -155,9 +155,13 @@ describe('TCR2_EL1 / PIRE0_EL1 / PIR_EL1 only in the stream (kernel < 6.13 → n
     expect(ofKind(kvm, 'missing')).toEqual([]);
     expect(ofKind(kvm, 'tolerated').every((a) => a.qemuText === null)).toBe(true);
     const tcg = run('qemu-11.1', 'tcg', streamOf(KVM_DEST), dd);
-    expect(ofKind(tcg, 'missing')[0]!.qemuText).toBe(
+    // TCR2_EL1's write masks: read back from a slot QEMU never filled, its outcome is open (missing-stale).
+    const tcr2 = tcg.anomalies.find((a) => a.name === 'TCR2_EL1')!;
+    expect(tcr2.kind).toBe('missing-stale');
+    expect(tcr2.qemuText!.split('\n')[0]).toBe(
       'warning: handle_cpreg_missing_in_incoming_stream: system register 0x1013c103 expected by the destination but not in the incoming stream: skip it',
     );
+    expect(ofKind(tcg, 'missing').map((a) => a.name)).toEqual(['PIRE0_EL1', 'PIR_EL1']);
     expect(ofKind(run('qemu-11.1', 'tcg', streamOf(KVM_DEST), dd, ['qemu-11.1-host']), 'missing')).toEqual([]);
   });
 });

@@ -74,7 +74,7 @@ export const checkCommand: CommandModule<object, Args> = {
         const { renderSuggestion } = await import('../../report/check.js');
         print(renderCheck(rep, renderOptions(a)) + (suggestion && !a.quiet ? '\n' + renderSuggestion(suggestion, renderOptions(a)) : ''));
       }
-      if (rep.verdict === 'reject') process.exitCode = 1;
+      if (rep.verdict !== 'accept') process.exitCode = 1;
       return;
     }
     // Several streams: one result each, in the order given; bad input in one does not stop the others.

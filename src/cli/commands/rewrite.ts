@@ -105,7 +105,7 @@ export const rewriteCommand: CommandModule<object, Args> = {
       throw e;
     }
     await printReport(a, rep, to);
-    if (rep.check?.verdict === 'reject' && !a.force) process.exitCode = 1;
+    if (rep.check && rep.check.verdict !== 'accept' && !a.force) process.exitCode = 1;
     // On standard output nothing can be held back: --strict-edits is the exit code alone.
     if (a.strictEdits && rep.unmatched.length) process.exitCode = 1;
   },
@@ -119,7 +119,7 @@ async function printReport(a: Args, rep: RewriteResult, to: NodeJS.WriteStream):
   else if (!a.quiet && (edits || rep.check || a.dryRun)) {
     const { renderRewrite } = await import('../../report/rewrite.js');
     to.write(renderRewrite(rep, renderOptions(a, to)) + '\n');
-  } else if (rep.check && !rep.written && !rep.dryRun && rep.check.verdict === 'reject') {
+  } else if (rep.check && !rep.written && !rep.dryRun && rep.check.verdict !== 'accept') {
     // Even quiet, a refusal shows what blocks it.
     const { renderCheck, renderSuggestion } = await import('../../report/check.js');
     to.write(renderCheck(rep.check, { ...renderOptions(a, to), fatalOnly: true }) + '\n');
