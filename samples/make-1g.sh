@@ -16,7 +16,8 @@
 # Usage: samples/make-1g.sh OUT.mig [--seed N] [--size-mib N] [--cpu CPU]
 #                           [--chroot DIR] [--timeout SECONDS]
 #   --seed N       PRNG seed for the payload (default 1)
-#   --size-mib N   payload size in MiB (default 1024; must fit below 2 GiB - 128 MiB)
+#   --size-mib N   payload size in MiB (default 1024; at most 16384). The guest gets -m 2048, or
+#                  the payload plus 1 GiB (rounded up to a GiB) when that is more
 #   --cpu CPU      -cpu value (default max)
 #   --chroot DIR   use the QEMU of a chroot tree instead of the host's 7.2
 #                  (-M virt then means that QEMU's own machine type)
@@ -39,7 +40,10 @@ while [ $# -gt 0 ]; do
     shift
 done
 [ -n "$OUT" ] || { echo "usage: $0 OUT.mig [options]  (see --help)" >&2; exit 2; }
-[ "$SIZE_MIB" -ge 1 ] && [ "$SIZE_MIB" -le 1920 ] || { echo "--size-mib must be 1..1920" >&2; exit 2; }
+[ "$SIZE_MIB" -ge 1 ] && [ "$SIZE_MIB" -le 16384 ] || { echo "--size-mib must be 1..16384" >&2; exit 2; }
+# The payload sits at 0x48000000, 128 MiB into guest RAM (which starts at 0x40000000 on virt).
+MEM_MIB=2048
+if [ $((SIZE_MIB + 128)) -gt 1920 ]; then MEM_MIB=$(( (SIZE_MIB + 1024 + 1023) / 1024 * 1024 )); fi
 
 # The payload must be readable by QEMU: inside the chroot when --chroot is used.
 if [ -n "$CHROOT" ]; then
@@ -69,7 +73,7 @@ EOF
 chmod 644 "$payload"
 
 echo "saving stream to $OUT ..." >&2
-python3 "$HERE/qmp-save.py" save "${chroot_opt[@]}" -M virt -c "$CPU" -m 2048 --smp 2 \
+python3 "$HERE/qmp-save.py" save "${chroot_opt[@]}" -M virt -c "$CPU" -m "$MEM_MIB" --smp 2 \
     --max-bandwidth 107374182400 --timeout "$TIMEOUT" -o "$OUT" \
     -- -device "loader,file=$inner/payload.bin,addr=0x48000000,force-raw=on"
 ls -l "$OUT" >&2

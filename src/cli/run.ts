@@ -16,6 +16,7 @@ import { rewriteCommand } from './commands/rewrite.js';
 import { diffCommand } from './commands/diff.js';
 import { profileCommand } from './commands/profile.js';
 import { checkCommand } from './commands/check.js';
+import { verifyCommand } from './commands/verify.js';
 import { VERSION } from '../version.js';
 import { withInputObserver } from '../container/observer.js';
 import { progressObserver } from './progress.js';
@@ -31,6 +32,7 @@ export const commands: CommandModule<object, never>[] = [
   profileCommand as CommandModule<object, never>,
   checkCommand as CommandModule<object, never>,
   rewriteCommand as CommandModule<object, never>,
+  verifyCommand as CommandModule<object, never>,
 ];
 
 const STDIO = '\u0000stdio';
@@ -122,7 +124,7 @@ export async function main(argv: string[]): Promise<number> {
     });
   for (const c of all) y.command(c);
   skipHelpCache(y);
-  const progress = progressObserver(process.stderr, () => !globals.quiet);
+  const progress = progressObserver(process.stderr, () => !globals.quiet, {}, (m) => process.stderr.write(`vmstate: ${stderrStyle().warn(`note: ${m}`)}\n`));
   try {
     await withInputObserver(progress, () => y.parseAsync());
   } catch (e) {
