@@ -178,6 +178,10 @@ export class CompressingSink implements ByteSink {
    * still hold a buffer after `writev` settled, so then they are never handed back for reuse.
    */
   readonly releasesBuffers: boolean;
+  /** Without compression, the stream's offsets are `out`'s less the prefix: where the stream stops following the input. */
+  readonly changedAt?: (offset: number) => void;
+  /** Without compression, a gap in the stream is one in `out`. */
+  readonly skip?: (n: number) => Promise<void>;
 
   constructor(
     private readonly out: ByteSink,
@@ -186,6 +190,13 @@ export class CompressingSink implements ByteSink {
     what = `${format} output`,
   ) {
     this.releasesBuffers = !format && !!out.releasesBuffers;
+    if (!format && out.changedAt) this.changedAt = (offset) => out.changedAt!(offset + prefix.length);
+    if (!format && out.skip) {
+      this.skip = async (n) => {
+        await this.writePrefix();
+        await out.skip!(n);
+      };
+    }
     this.codec = format ? CODECS[format].compress(what) : null;
     this.forwarding = this.codec ? this.forward(this.codec) : Promise.resolve();
     this.forwarding.catch(() => {});

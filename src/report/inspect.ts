@@ -87,7 +87,7 @@ function ramReport(ram: NonNullable<DecodedStream['ram']>): InspectRam {
 /** The `read` line: how much of the stream was read. */
 function walkLine(r: InspectReport): string {
   const w = r.walk;
-  if (w.mode === 'tail-first') return `read        tail-first: bytes ${w.from} to ${w.to} (RAM) not read; inspect --ram reads them`;
+  if (w.mode === 'tail-first') return `read        tail-first: bytes ${w.from} to ${w.to} not read (RAM; inspect --ram reads them)`;
   return `read        whole stream${w.doubt ? ` (${w.reason})` : ''}`;
 }
 

@@ -1,8 +1,10 @@
 /**
  * The byte side of a rewrite: copy a stream from a path or stdin through the decoder with
- * edits, to a file or stdout, in the input's container.
+ * edits, to a file or stdout, in the input's container. From a file to a file, when the device
+ * state is found from the tail, the output is a clone of the input (made by the kernel, holes
+ * kept) in which only the tail is written.
  */
-import { decodeStream, resolveLimits, type DecodeOptions, type DecodedStream } from '../stream/decode.js';
+import { decodeStream, decodeTailFirst, resolveLimits, type DecodeOptions, type DecodedStream } from '../stream/decode.js';
 import type { ByteSource } from '../wire/source.js';
 import { openInput, outputFor } from '../container/open.js';
 import { StreamWriter } from '../wire/writer.js';
@@ -27,6 +29,14 @@ export type RewriteFileOptions = Omit<DecodeOptions, 'output'> & {
   /** Runs once the input is decoded and the edits planned, before the output is committed; throwing discards it. */
   beforeCommit?: (res: DecodedStream, ctx: CommitContext) => void | Promise<void>;
 };
+
+/** Checks the edits `opts` would make to the cpu sections of `res` (before anything is written). */
+function checkEdits(res: DecodedStream, opts: RewriteFileOptions): void {
+  for (const c of res.cpus) {
+    const edit = opts.editCpu?.(c);
+    if (edit) checkCpuEdit(edit, c.instance, resolveLimits(opts.limits).maxCpregs, opts.unorderedEdits);
+  }
+}
 
 async function stateOf(src: ByteSource): Promise<FileState | null> {
   try {
@@ -53,7 +63,14 @@ function assertUnchanged(before: FileState | null, after: FileState | null, inpu
  * `beforeCommit`) before the first byte is written. Anything else (directory, block device,
  * socket, a symbolic link to nothing) is refused, as is the input itself under any name (device
  * and inode compared). An input file that changes while it is read fails the call (nothing
- * written). Every byte written is one the decoder read and checked.
+ * written).
+ *
+ * From a file (bare, or a libvirt image whose stream is not compressed) to a file, when its
+ * device state is found from the tail (`decodeStream`), the output starts as a clone of the
+ * input (`CloneFileSink`: extents shared on XFS or btrfs, a kernel copy elsewhere, holes kept)
+ * and only the tail is written over it: the RAM is never read, and what vouches for the cloned
+ * bytes is that the input did not change from its first read to its last. Otherwise, and with
+ * `fullWalk`, every byte written is one the decoder read and checked.
  */
 export async function rewriteFile(input: string, output: string, opts: RewriteFileOptions = {}): Promise<DecodedStream> {
   resolveLimits(opts.limits);
@@ -62,24 +79,46 @@ export async function rewriteFile(input: string, output: string, opts: RewriteFi
   try {
     const before = await stateOf(src);
     assertNotInput(target, before, input);
+    const reopen = async () => {
+      await src.close();
+      src = await openInput(input);
+      assertUnchanged(before, await stateOf(src), input);
+    };
+    // A file whose device state is found from the tail: everything is decided from it (cheap),
+    // then the output is a clone of the input with the tail written over it.
+    if (target.kind === 'file' && before?.regular && src.fileFd !== undefined && !opts.fullWalk) {
+      const probe = await decodeTailFirst(src, { limits: opts.limits, onProgress: opts.onProgress });
+      await reopen();
+      if ('size' in probe) {
+        checkEdits(probe, opts);
+        await opts.beforeCommit?.(probe, { written: false });
+        const sink = await openOutput(target, { input: before, inputName: input, cloneFd: src.fileFd });
+        const writer = new StreamWriter(outputFor(src, sink));
+        try {
+          const res = await decodeStream(src, { ...opts, output: writer });
+          await writer.flush();
+          assertUnchanged(before, await stateOf(src), input);
+          await writer.end();
+          return res;
+        } catch (e) {
+          await writer.abort();
+          throw e;
+        }
+      }
+    }
     // A stream cannot be taken back: from a file, decide everything before the first byte.
     const early = target.kind === 'stream' && src.size !== undefined && !!before?.regular;
     if (early) {
       const res = await decodeStream(src, { limits: opts.limits, onProgress: opts.onProgress });
-      for (const c of res.cpus) {
-        const edit = opts.editCpu?.(c);
-        if (edit) checkCpuEdit(edit, c.instance, resolveLimits(opts.limits).maxCpregs, opts.unorderedEdits);
-      }
+      checkEdits(res, opts);
       await opts.beforeCommit?.(res, { written: false });
-      await src.close();
-      src = await openInput(input);
-      const again = await stateOf(src);
-      assertUnchanged(before, again, input);
+      await reopen();
     }
     const sink = await openOutput(target, { input: before, inputName: input });
     // A libvirt save image is written back as one: same header and XML, stream compressed alike.
     const writer = new StreamWriter(outputFor(src, sink));
     try {
+      // Every byte is written from what was read: no gap in the walk.
       const res = await decodeStream(src, { ...opts, output: writer });
       // Every byte out first: into the unnamed file, or onto a stream that has no way back.
       await writer.flush();

@@ -41,6 +41,11 @@ export interface RewriteOptions {
   /** Accelerator for register names (default: the destination's, else `tcg`). */
   accel?: Accel;
   limits?: Partial<DecodeLimits>;
+  /**
+   * Read and check every byte of the input, and write only bytes read (no clone of the input
+   * file): slower on a large file, for a copy every byte of which was checked.
+   */
+  fullWalk?: boolean;
 }
 
 /** A named edit that found nothing to act on: no vCPU has the register or subsection. */
@@ -160,6 +165,7 @@ export async function rewriteStream(input: string, output: string | undefined, o
     } else {
       await rewriteFile(input, output!, {
         limits: options.limits,
+        fullWalk: options.fullWalk,
         editCpu: plan,
         beforeCommit: (s: DecodedStream, { written }) => {
           streamed = written;

@@ -201,6 +201,28 @@ export async function decodeStream(input: StreamInput, opts: DecodeOptions = {})
   }
 }
 
+/** Thrown inside a decode that is to stop as soon as it turns out not to be tail-first. */
+class NotTailFirst extends Error {
+  constructor(readonly walk: WalkInfo) {
+    super('not tail-first');
+  }
+}
+
+/**
+ * Decodes an opened (unwrapped) source tail-first, or stops: the decoded stream when its device
+ * state was found from the tail, else how it would have to be read (nothing past the first RAM
+ * pages read then). The source stays the caller's. For a rewrite that clones what it skips.
+ */
+export async function decodeTailFirst(source: InputSource, opts: Omit<DecodeOptions, 'output' | 'fullWalk'> = {}): Promise<DecodedStream | { walk: WalkInfo }> {
+  try {
+    const res = await new StreamDecoder(source, { ...opts, stopUnlessTailFirst: true }).run();
+    return res.walk.mode === 'tail-first' ? res : { walk: res.walk };
+  } catch (e) {
+    if (e instanceof NotTailFirst) return { walk: e.walk };
+    throw e;
+  }
+}
+
 /** The consumers of one decode: what to do with each record the walk finds. */
 class StreamDecoder {
   private readonly r: StreamReader;
@@ -220,7 +242,7 @@ class StreamDecoder {
 
   constructor(
     private readonly source: InputSource,
-    private readonly opts: DecodeOptions,
+    private readonly opts: DecodeOptions & { stopUnlessTailFirst?: boolean },
     /** Decode only the part from an item on (the proof of a tail), knowing the vmdesc and the sections before. */
     private readonly part?: { offset: number; layout: FoundVmdesc; deviceIndex: number },
   ) {
@@ -285,9 +307,10 @@ class StreamDecoder {
     return res;
   }
 
-  /** A whole walk after all, and why. */
+  /** A whole walk after all, and why (or, asked to stop then, the end of this decode). */
   private walkWhole(reason: string, doubt: boolean): null {
     this.res.walk = { mode: 'full', reason, doubt };
+    if (this.opts.stopUnlessTailFirst) throw new NotTailFirst(this.res.walk);
     return null;
   }
 

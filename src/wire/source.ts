@@ -32,6 +32,8 @@ export interface ByteSource {
    * size and times, to tell whether it changed while it was read). Absent for in-memory sources.
    */
   fstat?(): Promise<FileState>;
+  /** The open descriptor of the regular file read, for the kernel to copy it (files only). */
+  readonly fileFd?: number;
 }
 
 /**
@@ -153,6 +155,10 @@ export class FileSource implements ByteSource {
       throw new UsageError(`${path} is not a regular file`, {}, 'IO');
     }
     return new FileSource(fh, st.size, chunk, start);
+  }
+
+  get fileFd(): number {
+    return this.fh.fd;
   }
 
   async read(): Promise<Buffer | null> {

@@ -4,7 +4,7 @@
  * the background while the next is queued). Output to a file appears only complete
  * ({@link FileSink}), so a failed run never leaves a partial output behind.
  */
-import { writevSync } from 'node:fs';
+import { ftruncateSync, writevSync } from 'node:fs';
 import type { Writable } from 'node:stream';
 import type { Tap } from './reader.js';
 import { ioError, UsageError } from '../errors.js';
@@ -29,6 +29,12 @@ export interface ByteSink {
    * that holds a copy of the input already (`CopyFileSink`) need not write them.
    */
   changedAt?(offset: number): void;
+  /**
+   * The next `n` bytes of the output are the input's own, at the same place, and are not given:
+   * a sink that holds a copy of the input already (`CloneFileSink`) keeps its own. Absent: the
+   * sink needs every byte, and the input is read through.
+   */
+  skip?(n: number): Promise<void>;
 }
 
 /**
@@ -54,6 +60,20 @@ export class StreamWriter implements Tap {
   private changeTold = false;
 
   constructor(private readonly sink: ByteSink) {}
+
+  /** True while the sink can take a gap: it holds the input's bytes, and none were changed yet. */
+  get skips(): boolean {
+    return this.sink.skip !== undefined && !this.changeTold;
+  }
+
+  /** The next `n` bytes are the input's, not given (only while {@link skips}). */
+  async skip(n: number): Promise<void> {
+    if (!this.skips) throw new RangeError('this output cannot take a gap');
+    // Queued bytes go first, so that the sink counts them before the gap.
+    await this.flush();
+    await this.sink.skip!(n);
+    this.offset += n;
+  }
 
   /** Output no longer follows the input from the current offset on (bytes dropped or new). */
   changed(): void {
@@ -170,6 +190,55 @@ export interface FileSinkOptions {
   input?: FileState | null;
   /** The input's name, for messages. */
   inputName?: string;
+  /**
+   * Leave whole pages of zeros unwritten (holes), as `cp --sparse=always` does: for an input
+   * that has holes, which a byte-for-byte write would fill.
+   */
+  sparse?: boolean;
+}
+
+/** The unit of a hole {@link FileSink} leaves: a page of the file, aligned. */
+const HOLE_UNIT = 4096;
+const ZEROS = Buffer.alloc(HOLE_UNIT);
+
+/** Whether `b[from, to)` is all zeros. */
+function isZero(b: Buffer, from: number, to: number): boolean {
+  return ZEROS.compare(b, from, to, 0, to - from) === 0;
+}
+
+/**
+ * The parts of `bufs`, written from file offset `pos` on, that are not whole aligned pages of
+ * zeros, as runs of (file offset, slices) to write.
+ */
+export function dataRuns(bufs: Buffer[], pos: number): { at: number; parts: Buffer[] }[] {
+  const runs: { at: number; end: number; parts: Buffer[] }[] = [];
+  let cur: { at: number; end: number; parts: Buffer[] } | null = null;
+  const keep = (b: Buffer, at: number) => {
+    if (b.length === 0) return;
+    if (cur && cur.end === at) {
+      cur.parts.push(b);
+      cur.end += b.length;
+    } else {
+      runs.push((cur = { at, end: at + b.length, parts: [b] }));
+    }
+  };
+  for (const b of bufs) {
+    let i = 0;
+    while (i < b.length) {
+      const at = pos + i;
+      const unitEnd = at - (at % HOLE_UNIT) + HOLE_UNIT;
+      const j = Math.min(b.length, i + (unitEnd - at));
+      // A whole unit inside this buffer, all zero: a hole.
+      if (at % HOLE_UNIT === 0 && j - i === HOLE_UNIT && isZero(b, i, j)) {
+        cur = null;
+      } else {
+        keep(b.subarray(i, j), at);
+      }
+      i = j;
+    }
+    pos += b.length;
+  }
+  return runs;
 }
 
 /**
@@ -178,6 +247,8 @@ export interface FileSinkOptions {
  */
 export class FileSink implements ByteSink {
   readonly releasesBuffers = true;
+  /** Bytes written (holes included). */
+  private pos = 0;
   private constructor(
     private readonly file: AtomicFile,
     private readonly opts: FileSinkOptions,
@@ -211,7 +282,12 @@ export class FileSink implements ByteSink {
    */
   async writev(bufs: Buffer[]): Promise<void> {
     try {
-      writeAllSync(this.file.fd, bufs);
+      if (this.opts.sparse) {
+        for (const r of dataRuns(bufs, this.pos)) writeAllSync(this.file.fd, r.parts, r.at);
+        for (const b of bufs) this.pos += b.length;
+      } else {
+        writeAllSync(this.file.fd, bufs);
+      }
     } catch (e) {
       this.file.discard();
       throw ioError(`cannot write ${this.file.target}`, e);
@@ -220,6 +296,15 @@ export class FileSink implements ByteSink {
 
   async close(ok: boolean): Promise<void> {
     if (!ok) return this.file.discard();
+    if (this.opts.sparse) {
+      try {
+        // A hole at the end is made by the length alone.
+        ftruncateSync(this.file.fd, this.pos);
+      } catch (e) {
+        this.file.discard();
+        throw ioError(`cannot write ${this.file.target}`, e);
+      }
+    }
     this.file.commit(() => recheckFileTarget(this.file.target, this.opts.input ?? null, this.opts.inputName ?? 'input'));
   }
 }

@@ -23,6 +23,7 @@ interface Args extends OutputArgs {
   strictEdits: boolean;
   dryRun: boolean;
   force: boolean;
+  fullWalk: boolean;
   loader: string;
   accel?: Accel;
   json: boolean;
@@ -48,6 +49,7 @@ export const rewriteCommand: CommandModule<object, Args> = {
           .option('strip-subsection', texts('strip-subsection', { describe: 'drop this cpu subsection, e.g. cpu/wfxt-timer' }))
           .option('strict-edits', flag({ default: false, describe: 'refuse (exit 1, nothing written) when a --strip, --adopt-dest-values or --strip-subsection name matches nothing in the stream (without it: a warning)' }))
           .option('dry-run', flag({ default: false, describe: 'show what would change; write nothing' }))
+          .option('full-walk', flag({ default: false, describe: 'read and check every byte of the input and write only bytes read (a file is otherwise cloned and only its device state rewritten)' }))
           .option('force', flag({ default: false, describe: 'strip require-value violations and write even if the destination would still reject' }))
           .option('loader', choice('loader', LOADER_CHOICES, { default: 'legacy', describe: 'destination load semantics for the re-check' }))
           .option('accel', choice('accel', ACCELS, { describe: 'accelerator for register names (default: the destination\'s, else tcg)' })),
@@ -84,6 +86,7 @@ export const rewriteCommand: CommandModule<object, Args> = {
         stripSubsections: a.stripSubsection,
         strictEdits: a.strictEdits,
         force: a.force,
+        fullWalk: a.fullWalk,
         loader: a.loader,
         accel: a.accel,
         limits,

@@ -1,0 +1,133 @@
+/**
+ * An output file that starts as a copy of the input file and receives only what differs: the
+ * clone is made by the kernel (`FICLONE` on a file system that shares extents, such as XFS with
+ * reflink or btrfs: no data is copied at all; elsewhere `copy_file_range`), holes kept
+ * (`SEEK_DATA`/`SEEK_HOLE`). Node has neither `lseek` nor `ioctl`, so GNU `cp --reflink=auto
+ * --sparse=auto` does it, given the two files as its standard input and output; without it,
+ * `copyFile` with `COPYFILE_FICLONE` (which clones where it can, and otherwise copies every
+ * byte, holes filled).
+ *
+ * The bytes of the clone never pass through the decoder: what vouches for them is that the
+ * input did not change from before the clone to after the last byte was read (size, times,
+ * inode: `file-state.ts`), and that they are the part of the input the decoder proved it need
+ * not read (the RAM, when the device state was found from the tail).
+ * @module
+ */
+import { copyFileSync, constants, existsSync, ftruncateSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { ioError, UsageError } from '../errors.js';
+import { AtomicFile } from './atomic-file.js';
+import { writeAllSync, type ByteSink, type FileSinkOptions } from './writer.js';
+import { recheckFileTarget, type OutputTarget } from './output-target.js';
+
+let cpPath: string | null | undefined;
+/** GNU `cp`, from the system's own directories only (never from `PATH`: this may run as root). */
+function findCp(): string | null {
+  cpPath ??= existsSync('/dev/stdin') ? (['/usr/bin/cp', '/bin/cp'].find((p) => existsSync(p)) ?? null) : null;
+  return cpPath;
+}
+
+/** How a clone was made. */
+export type CloneMethod = 'cp' | 'copyfile';
+
+/**
+ * Makes the (empty) file open at `outFd` a copy of the whole file open at `inFd`: extents
+ * shared where the file system can, holes kept where `cp` is there to keep them.
+ */
+export function cloneFile(inFd: number, outFd: number, name: string): CloneMethod {
+  const cp = findCp();
+  if (cp) {
+    const r = spawnSync(cp, ['--reflink=auto', '--sparse=auto', '--', '/dev/stdin', '/dev/stdout'], { stdio: [inFd, outFd, 'pipe'], encoding: 'utf8' });
+    if (r.status === 0) return 'cp';
+    if (r.error === undefined && r.status !== null) {
+      throw new UsageError(`cannot write ${name}: copying the input failed: ${(r.stderr ?? '').trim() || `cp exit ${r.status}`}`, { reason: 'clone-failed' }, 'IO');
+    }
+  }
+  try {
+    copyFileSync(`/proc/self/fd/${inFd}`, `/proc/self/fd/${outFd}`, constants.COPYFILE_FICLONE);
+  } catch (e) {
+    throw ioError(`cannot write ${name}`, e);
+  }
+  return 'copyfile';
+}
+
+/** Options of {@link CloneFileSink.open}. */
+export interface CloneSinkOptions extends FileSinkOptions {
+  /** Descriptor of the input file, open for reading: what is cloned. */
+  inputFd: number;
+}
+
+/**
+ * A regular-file output ({@link AtomicFile}) that holds a clone of the input from the start. Bytes
+ * given before the offset the writer names as the first that differ from the input
+ * ({@link changedAt}) are the input's own, at the same place: they are there already and are not
+ * written; gaps ({@link skip}) likewise. From that offset on, bytes are written where they go.
+ * At the end the file is cut to the length written, synced and named.
+ */
+export class CloneFileSink implements ByteSink {
+  readonly releasesBuffers = true;
+  /** Output offset of the next byte given. */
+  private pos = 0;
+  /** First output offset that differs from the input; bytes before it are the clone's. */
+  private change = Infinity;
+
+  private constructor(
+    private readonly file: AtomicFile,
+    private readonly opts: CloneSinkOptions,
+    /** How the clone was made. */
+    readonly method: CloneMethod,
+  ) {}
+
+  /** Creates the output at a target classified as a file and clones the input into it. */
+  static open(target: OutputTarget & { kind: 'file' }, opts: CloneSinkOptions): CloneFileSink {
+    const mode = opts.mode ?? 0o666 & ~process.umask();
+    const file = AtomicFile.create(target.path, { mode, owner: opts.owner });
+    try {
+      return new CloneFileSink(file, opts, cloneFile(opts.inputFd, file.fd, target.path));
+    } catch (e) {
+      file.discard();
+      throw e;
+    }
+  }
+
+  changedAt(offset: number): void {
+    if (offset < this.change) this.change = offset;
+  }
+
+  async skip(n: number): Promise<void> {
+    if (this.pos + n > this.change) throw new RangeError(`a gap at ${this.pos} past the first changed byte at ${this.change}`);
+    this.pos += n;
+  }
+
+  async writev(bufs: Buffer[]): Promise<void> {
+    let pos = this.pos;
+    const out: Buffer[] = [];
+    for (const b of bufs) {
+      const end = pos + b.length;
+      if (end > this.change) out.push(pos >= this.change ? b : b.subarray(this.change - pos));
+      pos = end;
+    }
+    if (out.length) {
+      const at = Math.max(this.pos, this.change);
+      try {
+        writeAllSync(this.file.fd, out, at);
+      } catch (e) {
+        this.file.discard();
+        throw ioError(`cannot write ${this.file.target}`, e);
+      }
+    }
+    this.pos = pos;
+  }
+
+  async close(ok: boolean): Promise<void> {
+    if (!ok) return this.file.discard();
+    try {
+      // The clone is as long as the input; the output may be shorter.
+      ftruncateSync(this.file.fd, this.pos);
+    } catch (e) {
+      this.file.discard();
+      throw ioError(`cannot write ${this.file.target}`, e);
+    }
+    this.file.commit(() => recheckFileTarget(this.file.target, this.opts.input ?? null, this.opts.inputName ?? 'input'));
+  }
+}
