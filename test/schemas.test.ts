@@ -28,7 +28,7 @@ beforeAll(() => {
   ajv = new Ajv2020({ strict: true, strictRequired: false, allowUnionTypes: true, allErrors: true });
   for (const f of readdirSync(SCHEMAS).filter((x) => x.endsWith('.schema.json'))) ajv.addSchema(JSON.parse(readFileSync(join(SCHEMAS, f), 'utf8')));
   for (const f of readdirSync(SCHEMAS).filter((x) => x.endsWith('.schema.json'))) {
-    validators.set(f.replace('.schema.json', ''), ajv.getSchema(`urn:vmstate:schema:${f.replace('.schema.json', '')}:1`) as Validate);
+    validators.set(f.replace('.schema.json', ''), ajv.getSchema(JSON.parse(readFileSync(join(SCHEMAS, f), 'utf8')).$id) as Validate);
   }
 });
 
@@ -47,11 +47,14 @@ function valid(schema: string, args: string[], codes = [0]): unknown {
 describe('schemas', () => {
   it('all compile in strict mode, each with a versioned $id and a draft 2020-12 $schema', () => {
     const names = readdirSync(SCHEMAS).filter((x) => x.endsWith('.schema.json')).map((f) => f.replace('.schema.json', '')).sort();
-    expect(names).toEqual(['check', 'diff', 'dump', 'inspect', 'lookup', 'policy', 'profile', 'regs', 'rewrite']);
+    expect(names).toEqual(['check', 'diff', 'dump', 'inspect', 'lookup', 'policy', 'profile', 'regs', 'rewrite', 'verify']);
+    // inspect is at version 2: read tail-first, its RAM record counts may be null.
+    const versions: Record<string, number> = { inspect: 2 };
     for (const n of names) {
       const s = JSON.parse(readFileSync(join(SCHEMAS, `${n}.schema.json`), 'utf8'));
       expect(s.$schema).toBe('https://json-schema.org/draft/2020-12/schema');
-      expect(s.$id).toBe(`urn:vmstate:schema:${n}:1`);
+      expect(s.$id).toBe(`urn:vmstate:schema:${n}:${versions[n] ?? 1}`);
+      if (s.properties?.schema?.const) expect(s.properties.schema.const).toBe(`vmstate/${n}/${versions[n] ?? 1}`);
       expect(typeof validators.get(n)).toBe('function');
     }
   });
@@ -71,8 +74,11 @@ describe('schemas', () => {
 });
 
 describe('real outputs validate', () => {
-  it('inspect (bare streams of every QEMU version, and a libvirt image)', () => {
-    for (const s of [S72, S100, S111]) valid('inspect', ['inspect', s, '--json']);
+  it('inspect (bare streams of every QEMU version, tail-first and with --ram, and a libvirt image)', () => {
+    for (const s of [S72, S100, S111]) {
+      valid('inspect', ['inspect', s, '--json']);
+      valid('inspect', ['inspect', s, '--json', '--ram']);
+    }
     const img = join(dir, 'guest.save');
     writeFileSync(img, libvirtImage(readFileSync(A57), { format: 'gzip' }));
     const d = valid('inspect', ['inspect', img, '--json']) as { container: { domain: { name: string } } };
@@ -109,6 +115,14 @@ describe('real outputs validate', () => {
   it('rewrite: dry run with a destination, and a real rewrite', () => {
     valid('rewrite', ['rewrite', S100, '--dry-run', '--dest', S72, '--strip-unknown', '--adopt-dest-values', 'id-regs', '--strip-unknown-subsections', '--json'], [0, 1]);
     valid('rewrite', ['rewrite', S72, '-o', join(dir, 'out.mig'), '--strip', 'PAR', '--json']);
+  });
+
+  it('verify: intact, and a truncated stream (exit 2)', () => {
+    valid('verify', ['verify', S111, '--json']);
+    const cut = join(dir, 'cut.mig');
+    writeFileSync(cut, readFileSync(S72).subarray(0, 300000));
+    const d = valid('verify', ['verify', cut, '--json'], [2]) as { intact: boolean; failure: { code: string; offset: number } };
+    expect(d).toMatchObject({ intact: false, failure: { code: 'TRUNCATED', offset: 300000 } });
   });
 
   it('dump: state and --desc (loose: analyser-shaped)', () => {

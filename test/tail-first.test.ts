@@ -56,16 +56,17 @@ describe('every real KVM sample: tail-first equals the whole walk', () => {
 });
 
 describe('bytes read', () => {
-  it('tail-first reads the head, the last MiB and the device state: never the RAM', async () => {
+  it('tail-first reads the head, the last 256 KiB and the device state: never the RAM', async () => {
     for (const s of samplePaths()) {
       const src = await countingFileSource(s.path);
       const d = await decodeStream(src);
       await src.close();
       const w = d.walk as { from: number; to: number };
       expect(d.walk.mode).toBe('tail-first');
-      // The head chunk, the vmdesc's tail read, and the device state twice (proof, then decode).
-      expect(src.bytesRead(), s.name).toBeLessThanOrEqual((128 << 10) + (1 << 20) + 2 * (d.size - w.to + 16));
-      expect(src.bytesRead()).toBeLessThan(4 << 20);
+      // A small first read for the head, the tail read that finds the vmdesc (and holds the device
+      // state for its proof), and the device state again for the decode (a small read, then chunks).
+      expect(src.bytesRead(), s.name).toBeLessThanOrEqual((16 << 10) + (256 << 10) + (d.size - w.to) + (128 << 10));
+      expect(src.bytesRead()).toBeLessThan(512 << 10);
     }
   });
 });

@@ -281,6 +281,7 @@ class StreamDecoder {
         case 'configuration':
           this.opts.onProgress?.(rec.offset);
           res.configuration = await readConfiguration(r);
+          this.checkImageFormat(res.configuration.capabilities);
           break;
         case 'section':
           this.opts.onProgress?.(rec.offset);
@@ -335,7 +336,10 @@ class StreamDecoder {
     if (to - end.length < at) return this.walkWhole(`the device state the vmdesc describes would start at ${to}, before the RAM pages end`, true);
     const size = source.size!;
     if (size - to > limits.maxBuffer) return this.walkWhole(`the device state (${size - to} bytes) is larger than the look-ahead limit (maxBuffer)`, true);
-    const tail = await source.readAt!(to - end.length, size - to + end.length);
+    // The device state is read once to be proven; usually it lies in the tail read for the vmdesc.
+    const from = to - end.length;
+    const held = layout.tail && from >= layout.tail.offset ? layout.tail.bytes.subarray(from - layout.tail.offset) : null;
+    const tail = held ?? (await source.readAt!(from, size - from));
     const first = layout.json.devices[this.deviceIndex]!;
     if (!tail.subarray(0, end.length).equals(end)) return this.walkWhole(`no RAM end (EOS record and footer of section ${running[0]!.sectionId}) before ${to}, where the vmdesc places the device state`, true);
     if (!isFullHeaderOf(tail, end.length, first)) return this.walkWhole(`the section at ${to} is not '${first.name}' instance ${first.instance_id}, which the vmdesc places there`, true);
@@ -348,6 +352,21 @@ class StreamDecoder {
     }
     this.res.walk = { mode: 'tail-first', from: at, to };
     return to;
+  }
+
+  /**
+   * libvirt restores a `sparse` image with the mapped-ram capability and every other format
+   * without it; QEMU refuses a stream whose capability differs (`Capability mapped-ram is on, but
+   * received capability is off`, and the reverse).
+   */
+  private checkImageFormat(capabilities: string[]): void {
+    const c = this.res.container;
+    if (c?.kind !== 'libvirt-save') return;
+    const sparse = c.header.format === 'sparse';
+    if (sparse === capabilities.includes('mapped-ram')) return;
+    this.res.warnings.push(
+      `libvirt ${c.header.format} image whose stream ${sparse ? 'does not use' : 'uses'} mapped-ram: libvirt restores ${c.header.format} images ${sparse ? 'with' : 'without'} the mapped-ram capability, and QEMU refuses the stream (Capability mapped-ram is ${sparse ? 'on' : 'off'}, but received capability is ${sparse ? 'off' : 'on'})`,
+    );
   }
 
   /** A START/PART/END body: RAM is the only iterative section vmstate reads. */

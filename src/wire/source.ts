@@ -62,6 +62,13 @@ export const DEFAULT_CHUNK = 128 << 10;
  */
 export const PIPE_CHUNK = 64 << 10;
 
+/**
+ * Bytes read first, and first after a skip: the head of a stream, or what follows a skipped span
+ * (a mapped-ram block header; the device state of a stream read tail-first), is usually far less
+ * than a chunk, and what comes after it may be skipped too.
+ */
+const AFTER_SKIP = 16 << 10;
+
 /** Bytes read with blocking reads between two turns given to the event loop. */
 const YIELD_EVERY = 16 << 20;
 
@@ -131,6 +138,11 @@ class ChunkPool {
 export class FileSource implements ByteSource {
   private position: number;
   private readonly pool: ChunkPool;
+  /**
+   * The next read is the first, or follows a skip: read only a little (what is read then is a
+   * stream's head or a block header, usually, and the rest of the input may never be read).
+   */
+  private skipped = true;
   private constructor(
     private readonly fh: FileHandle,
     readonly size: number,
@@ -163,7 +175,8 @@ export class FileSource implements ByteSource {
 
   async read(): Promise<Buffer | null> {
     if (this.position >= this.size) return null;
-    const want = Math.min(this.chunk, this.size - this.position);
+    const want = Math.min(this.skipped ? AFTER_SKIP : this.chunk, this.size - this.position);
+    this.skipped = false;
     const buf = this.pool.get();
     let bytesRead: number;
     try {
@@ -182,6 +195,7 @@ export class FileSource implements ByteSource {
 
   async skip(n: number): Promise<void> {
     this.position += n;
+    if (n > 0) this.skipped = true;
   }
 
   async readAt(position: number, length: number): Promise<Buffer> {

@@ -207,14 +207,14 @@ function isZero(b: Buffer, from: number, to: number): boolean {
 }
 
 /**
- * The parts of `bufs`, written from file offset `pos` on, that are not whole aligned pages of
- * zeros, as runs of (file offset, slices) to write.
+ * The parts of `bufs`, written from file offset `pos` (a multiple of the unit) on, that are not
+ * whole aligned units of zeros, as runs of (file offset, slices) to write. A unit may straddle
+ * buffers; the caller hands on only whole units (and the last, partial one at the very end).
  */
 export function dataRuns(bufs: Buffer[], pos: number): { at: number; parts: Buffer[] }[] {
   const runs: { at: number; end: number; parts: Buffer[] }[] = [];
   let cur: { at: number; end: number; parts: Buffer[] } | null = null;
   const keep = (b: Buffer, at: number) => {
-    if (b.length === 0) return;
     if (cur && cur.end === at) {
       cur.parts.push(b);
       cur.end += b.length;
@@ -222,22 +222,33 @@ export function dataRuns(bufs: Buffer[], pos: number): { at: number; parts: Buff
       runs.push((cur = { at, end: at + b.length, parts: [b] }));
     }
   };
-  for (const b of bufs) {
-    let i = 0;
-    while (i < b.length) {
-      const at = pos + i;
-      const unitEnd = at - (at % HOLE_UNIT) + HOLE_UNIT;
-      const j = Math.min(b.length, i + (unitEnd - at));
-      // A whole unit inside this buffer, all zero: a hole.
-      if (at % HOLE_UNIT === 0 && j - i === HOLE_UNIT && isZero(b, i, j)) {
-        cur = null;
-      } else {
-        keep(b.subarray(i, j), at);
+  let unit: Buffer[] = [];
+  let unitAt = pos;
+  let unitLen = 0;
+  const endUnit = () => {
+    if (unitLen === 0) return;
+    if (unitLen === HOLE_UNIT && unit.every((x) => isZero(x, 0, x.length))) cur = null;
+    else {
+      let at = unitAt;
+      for (const x of unit) {
+        keep(x, at);
+        at += x.length;
       }
-      i = j;
     }
-    pos += b.length;
+    unitAt += unitLen;
+    unit = [];
+    unitLen = 0;
+  };
+  for (const b of bufs) {
+    for (let i = 0; i < b.length; ) {
+      const j = Math.min(b.length, i + (HOLE_UNIT - unitLen));
+      unit.push(b.subarray(i, j));
+      unitLen += j - i;
+      i = j;
+      if (unitLen === HOLE_UNIT) endUnit();
+    }
   }
+  endUnit();
   return runs;
 }
 
@@ -247,8 +258,10 @@ export function dataRuns(bufs: Buffer[], pos: number): { at: number; parts: Buff
  */
 export class FileSink implements ByteSink {
   readonly releasesBuffers = true;
-  /** Bytes written (holes included). */
+  /** Bytes given so far (holes included). */
   private pos = 0;
+  /** Sparse: the last unit's bytes, not whole yet (copied: the buffers given are let go of). */
+  private carry: Buffer | null = null;
   private constructor(
     private readonly file: AtomicFile,
     private readonly opts: FileSinkOptions,
@@ -283,8 +296,22 @@ export class FileSink implements ByteSink {
   async writev(bufs: Buffer[]): Promise<void> {
     try {
       if (this.opts.sparse) {
-        for (const r of dataRuns(bufs, this.pos)) writeAllSync(this.file.fd, r.parts, r.at);
+        // Whole units only; the partial last one waits for the bytes that complete it.
+        const all = this.carry ? [this.carry, ...bufs] : bufs;
+        const start = this.pos - (this.carry?.length ?? 0);
         for (const b of bufs) this.pos += b.length;
+        const cut = this.pos - (this.pos % HOLE_UNIT);
+        const whole: Buffer[] = [];
+        let at = start;
+        const rest: Buffer[] = [];
+        for (const b of all) {
+          const k = Math.max(0, Math.min(b.length, cut - at));
+          if (k) whole.push(b.subarray(0, k));
+          if (k < b.length) rest.push(b.subarray(k));
+          at += b.length;
+        }
+        this.carry = rest.length ? Buffer.concat(rest) : null;
+        for (const r of dataRuns(whole, start)) writeAllSync(this.file.fd, r.parts, r.at);
       } else {
         writeAllSync(this.file.fd, bufs);
       }
@@ -298,6 +325,7 @@ export class FileSink implements ByteSink {
     if (!ok) return this.file.discard();
     if (this.opts.sparse) {
       try {
+        if (this.carry) writeAllSync(this.file.fd, [this.carry], this.pos - this.carry.length);
         // A hole at the end is made by the length alone.
         ftruncateSync(this.file.fd, this.pos);
       } catch (e) {
