@@ -221,6 +221,37 @@ describe('mapped-ram streams and the libvirt sparse image decode as the manifest
   });
 });
 
+describe('rewrites of mapped-ram streams that real QEMU loaded (samples/truth/mapped-ram-rewrites.json)', () => {
+  const table = readJson(join(SAMPLES_DIR, 'truth', 'mapped-ram-rewrites.json'));
+  const rows: { id: string; kind: string; argv: string[]; refused: string | null; sha256: string; allocatedBytes: number; sourceAllocatedBytes: number; result: string; dest: { qemu: string; capabilities: string[] } }[] = table.rows;
+
+  it('every mapped-ram sample and the libvirt image loaded after a rewrite, each into its own QEMU with its capabilities', () => {
+    expect(rows.filter((r) => r.kind === 'strip').map((r) => r.result)).toEqual(['accept', 'accept', 'accept', 'accept', 'accept']);
+    // The suggested rewrites across versions: refused by vmstate, and (forced) by QEMU, as the exec: rows.
+    for (const r of rows.filter((x) => x.kind === 'suggested')) expect([r.refused !== null, r.result], r.id).toEqual([true, 'reject']);
+    for (const r of rows) expect(r.allocatedBytes, r.id).toBeLessThanOrEqual(r.sourceAllocatedBytes);
+  });
+
+  for (const r of rows) {
+    it(`${r.id}: the tool writes today the bytes QEMU loaded`, async () => {
+      const out = join(root, 'mapped-rw.out');
+      const args = r.argv.slice(1).map((a) => (a === 'OUT' ? out : a.startsWith('devices/') ? unpacked(a) : a));
+      if (r.refused) {
+        // Without --force vmstate refuses it (QEMU refused what --force wrote).
+        const no = vmstate(args.filter((a) => a !== '--force'));
+        expect(no.code, no.stderr).toBe(1);
+        expect(no.stderr.trim().split('\n').at(-1)!.replace(out, 'OUT')).toBe(r.refused);
+      }
+      const res = vmstate(args);
+      expect(res.code, res.stderr).toBe(0);
+      expect(await sha256File(out)).toBe(r.sha256);
+      const input = unpacked(r.argv[2]!);
+      expect(statSync(out).blocks, "holes kept").toBeLessThanOrEqual(statSync(input).blocks);
+      rmSync(out);
+    });
+  }
+});
+
 describe('bytes read tail-first do not grow with the RAM', () => {
   it('a guest of 128 MiB that ran EDK2 (25.6 MB stream), a 64 MiB mapped-ram file (208 MB), a 2.8 MB stream: under 512 KiB each', async () => {
     for (const f of ['devices/qemu-11.1/virt-7.2_max-edk2-virtio-pci.mig', 'devices/qemu-11.1/virt-7.2_max-gicv3-its.mapped-ram.mig', 'devices/qemu-7.2/virt-7.2_a57-gicv2.mig']) {

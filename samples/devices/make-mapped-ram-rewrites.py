@@ -97,7 +97,7 @@ def main():
                 r = mds.cli(["rewrite"] + args)
                 if r.returncode == 1 and c["kind"] == "suggested":
                     # Refused (the destination would still reject it): what --force writes is loaded.
-                    refusal = r.stderr.strip().split("\n")[-1]
+                    refusal = r.stderr.strip().split("\n")[-1].replace(out, "OUT")
                     r = mds.cli(["rewrite"] + args + ["--force"])
                     forced = True
                 if r.returncode not in (0, 1) or not os.path.exists(out):

@@ -15,7 +15,7 @@
  */
 import { copyFileSync, constants, existsSync, ftruncateSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
-import { ioError, UsageError } from '../errors.js';
+import { ioError } from '../errors.js';
 import { AtomicFile } from './atomic-file.js';
 import { writeAllSync, type ByteSink, type FileSinkOptions } from './writer.js';
 import { recheckFileTarget, type OutputTarget } from './output-target.js';
@@ -37,10 +37,13 @@ export type CloneMethod = 'cp' | 'copyfile';
 export function cloneFile(inFd: number, outFd: number, name: string): CloneMethod {
   const cp = findCp();
   if (cp) {
-    const r = spawnSync(cp, ['--reflink=auto', '--sparse=auto', '--', '/dev/stdin', '/dev/stdout'], { stdio: [inFd, outFd, 'pipe'], encoding: 'utf8' });
+    const r = spawnSync(cp, ['--reflink=auto', '--sparse=auto', '--', '/dev/stdin', '/dev/stdout'], { stdio: [inFd, outFd, 'ignore'] });
     if (r.status === 0) return 'cp';
-    if (r.error === undefined && r.status !== null) {
-      throw new UsageError(`cannot write ${name}: copying the input failed: ${(r.stderr ?? '').trim() || `cp exit ${r.status}`}`, { reason: 'clone-failed' }, 'IO');
+    // Not GNU cp, or it failed: start again with Node's copy (which reports what fails).
+    try {
+      ftruncateSync(outFd, 0);
+    } catch (e) {
+      throw ioError(`cannot write ${name}`, e);
     }
   }
   try {

@@ -8,6 +8,7 @@ import { fstatSync, readSync } from 'node:fs';
 import { isatty } from 'node:tty';
 import { ioError, UsageError } from '../errors.js';
 import { fileState, type FileState } from './file-state.js';
+import { blockingReadsAllowed } from './blocking.js';
 
 /** A producer of consecutive chunks of one byte stream. */
 export interface ByteSource {
@@ -36,17 +37,7 @@ export interface ByteSource {
   readonly fileFd?: number;
 }
 
-/**
- * Whether pipes, FIFOs and devices may be read with blocking reads on the calling thread: about
- * twice as fast, but a writer that stalls then stalls the whole event loop. Off by default, as a
- * library must not freeze its host program; the CLI, whose only work is the read, turns it on.
- */
-let blockingReads = false;
-
-/** Lets pipes, FIFOs and devices opened from now on be read with blocking reads (see above). */
-export function allowBlockingReads(on = true): void {
-  blockingReads = on;
-}
+export { allowBlockingReads } from './blocking.js';
 
 /**
  * Default chunk size. Large enough that per-chunk costs vanish, small enough that a chunk
@@ -373,7 +364,7 @@ export async function openSource(path: string, chunk = DEFAULT_CHUNK, pipeChunk 
       throw ioError(`cannot open ${path}`, e);
     }
     const fstat = async () => fileState(await fh.stat({ bigint: true }));
-    if (!blockingReads) {
+    if (!blockingReadsAllowed()) {
       return new IterableSource(fh.createReadStream({ highWaterMark: pipeChunk, autoClose: false }), { fstat, close: () => fh.close() });
     }
     return new FdSource(fh.fd, pipeChunk, undefined, () => fh.close());
@@ -391,7 +382,7 @@ export function stdinSource(chunk = PIPE_CHUNK): ByteSource {
   const stream = (): ByteSource => new IterableSource(process.stdin, { fstat });
   let direct: boolean;
   try {
-    direct = blockingReads && !isatty(0) && !fstatSync(0).isDirectory();
+    direct = blockingReadsAllowed() && !isatty(0) && !fstatSync(0).isDirectory();
   } catch {
     direct = false;
   }

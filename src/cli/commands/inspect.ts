@@ -1,5 +1,6 @@
 /** `vmstate inspect`: what a stream holds, from header to vmdesc (and the libvirt image around it). */
 import type { CommandModule } from 'yargs';
+import { listed } from '../command-list.js';
 import { limitsFrom, print, renderOptions, rules, streamOrStdin, withJson, withLimits, type OutputArgs } from './common.js';
 import { toJson } from '../../report/format.js';
 import { flag } from '../options.js';
@@ -14,8 +15,7 @@ interface Args extends OutputArgs {
 }
 
 export const inspectCommand: CommandModule<object, Args> = {
-  command: 'inspect [stream]',
-  describe: 'summarise a stream: header, machine, sections, RAM, vmdesc, vCPU cpreg counts',
+  ...listed('inspect'),
   builder: (y) =>
     withLimits(withJson(y.positional('stream', { type: 'string', describe: 'stream file or libvirt save image, or - for stdin (the default when it is not a terminal)' })))
       .option('ram', flag({ default: false, describe: 'walk the whole stream for RAM statistics: record counts per block, mapped-ram pages present (a file is otherwise read tail-first: its RAM is skipped)' }))

@@ -1,5 +1,6 @@
 /** `vmstate profile`: save what `check` needs to know about a destination, from a stream saved there. */
 import type { CommandModule } from 'yargs';
+import { listed } from '../command-list.js';
 import { limitsFrom, print, rules, streamOrStdin, withJson, withLimits } from './common.js';
 import { choice, text } from '../options.js';
 import { toJson } from '../../report/format.js';
@@ -16,8 +17,7 @@ interface Args {
 }
 
 export const profileCommand: CommandModule<object, Args> = {
-  command: 'profile [stream]',
-  describe: 'destination profile (machine type, page size, cpu subsections, accelerator, registers) as JSON',
+  ...listed('profile'),
   builder: (y) =>
     withLimits(
       withJson(

@@ -1,5 +1,6 @@
 /** `vmstate rewrite`: copy a stream with edits to its cpu sections (no edits: byte for byte). */
 import type { CommandModule } from 'yargs';
+import { listed } from '../command-list.js';
 import { limitsFrom, renderOptions, rules, streamOrStdin, withJson, withLimits, type OutputArgs, policiesFromArgs, withPolicies } from './common.js';
 import { toJson } from '../../report/format.js';
 import { LOADER_CHOICES } from '../../match/loader-names.js';
@@ -33,8 +34,7 @@ interface Args extends OutputArgs {
 }
 
 export const rewriteCommand: CommandModule<object, Args> = {
-  command: 'rewrite [stream]',
-  describe: 'copy a stream, removing ignorable registers (and, when asked, adopting destination values) so the destination loads it',
+  ...listed('rewrite'),
   builder: (y) =>
     withPolicies(withLimits(
       withJson(

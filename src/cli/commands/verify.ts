@@ -1,5 +1,6 @@
 /** `vmstate verify`: walk every record of a stream and say whether it is intact (exit 0) or not (exit 2). */
 import type { CommandModule } from 'yargs';
+import { listed } from '../command-list.js';
 import { limitsFrom, print, renderOptions, rules, streamOrStdin, withJson, withLimits, type OutputArgs } from './common.js';
 import { toJson } from '../../report/format.js';
 import { isVmstateError } from '../../errors.js';
@@ -16,8 +17,7 @@ interface Args extends OutputArgs {
 const INPUT_CODES = new Set(['BAD_MAGIC', 'BAD_VERSION', 'TRUNCATED', 'BAD_ITEM', 'BAD_FOOTER', 'BAD_RAM', 'UNSUPPORTED', 'BAD_VMDESC', 'BAD_SECTION', 'LIMIT']);
 
 export const verifyCommand: CommandModule<object, Args> = {
-  command: 'verify [stream]',
-  describe: 'walk every record of the whole stream (RAM included) and report whether it is intact: exit 0 intact, 2 not',
+  ...listed('verify'),
   builder: (y) =>
     withLimits(withJson(y.positional('stream', { type: 'string', describe: 'stream file or libvirt save image, or - for stdin (the default when it is not a terminal)' })))
       .check(rules<Args>((a) => void (a.stream = streamOrStdin(a.stream, 'verify'))))
