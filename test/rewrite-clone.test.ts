@@ -52,7 +52,7 @@ describe('the clone', () => {
     if (target.kind !== 'file') throw new Error('not a file target');
     const inFd = openSync(input, 'r');
     const sink = CloneFileSink.open(target, { inputFd: inFd, mode: 0o640 });
-    // The input's own bytes (dropped: the clone has them), a gap, then a change 100 bytes before the end.
+    // The input's own bytes (dropped: the clone will have them), a gap, then a change 100 bytes before the end.
     await sink.writev([Buffer.alloc(1000, 0xee)]);
     await sink.skip(size - 1000 - 100);
     sink.changedAt(size - 100);
@@ -84,28 +84,15 @@ describe('the clone', () => {
 describe('an input that changes while a cloned rewrite reads it: nothing written', () => {
   const S = samplePaths().find((s) => s.name === 'qemu-7.2/virt-7.2_max')!.path;
 
-  it('changed before the clone (after the tail was read)', async () => {
+  it('changed while the device state is read', async () => {
     const input = join(dir, 'changing-1.mig');
     copyFileSync(S, input);
     const out = join(dir, 'changing-1.out');
-    const e = await rewriteFile(input, out, { ...stripFirst, beforeCommit: () => appendFileSync(input, 'x') }).catch((x) => x);
-    expect(e).toBeInstanceOf(VmstateError);
-    expect((e as VmstateError).message).toMatch(/^the input .* changed while it was read \(its size went from 516679 to 516680 bytes\): nothing written/);
-    expect(existsSync(out)).toBe(false);
-  });
-
-  it('changed after the clone, while the tail is rewritten', async () => {
-    const input = join(dir, 'changing-2.mig');
-    copyFileSync(S, input);
-    const out = join(dir, 'changing-2.out');
-    let passes = 0;
     let changed = false;
     const e = await rewriteFile(input, out, {
       ...stripFirst,
-      beforeCommit: () => void passes++,
-      // The second decode (into the clone) reports the device state's offsets: change the input then.
       onProgress: (o) => {
-        if (passes === 1 && o > 467000 && !changed) {
+        if (o > 467000 && !changed) {
           changed = true;
           const fd = openSync(input, 'r+');
           writeSync(fd, Buffer.from([0xff]), 0, 1, 100000);
@@ -117,6 +104,51 @@ describe('an input that changes while a cloned rewrite reads it: nothing written
     expect(e).toBeInstanceOf(VmstateError);
     expect((e as VmstateError).message).toMatch(/changed while it was read \(it was modified\): nothing written/);
     expect(existsSync(out)).toBe(false);
+  });
+
+  it('changed after the last read, before the clone: the check after the clone refuses to name it', async () => {
+    const input = join(dir, 'changing-2.mig');
+    copyFileSync(S, input);
+    const out = join(dir, 'changing-2.out');
+    const e = await rewriteFile(input, out, { ...stripFirst, beforeCommit: () => appendFileSync(input, 'x') }).catch((x) => x);
+    expect(e).toBeInstanceOf(VmstateError);
+    expect((e as VmstateError).message).toMatch(/^the input .* changed while it was read \(its size went from 516679 to 516680 bytes\): nothing written/);
+    expect(existsSync(out)).toBe(false);
     expect(readdirSync(dir).filter((f) => f.includes('changing-2.out'))).toEqual([]);
+  });
+
+  it('the clone sink itself: an input changed between the last byte given and the commit is refused after cloning', async () => {
+    const input = join(dir, 'changing-3.in');
+    writeFileSync(input, Buffer.alloc(50000, 5));
+    const out = join(dir, 'changing-3.out');
+    const target = await resolveOutputTarget(out);
+    if (target.kind !== 'file') throw new Error('not a file target');
+    const inFd = openSync(input, 'r');
+    const { fileState } = await import('../src/wire/file-state.js');
+    const { fstatSync } = await import('node:fs');
+    const sink = CloneFileSink.open(target, { inputFd: inFd, input: fileState(fstatSync(inFd, { bigint: true })), inputName: input });
+    sink.changedAt(49000);
+    await sink.writev([Buffer.alloc(49000), Buffer.from('tail')]);
+    appendFileSync(input, 'more');
+    const e = await sink.close(true).catch((x) => x);
+    closeSync(inFd);
+    expect(e).toBeInstanceOf(VmstateError);
+    expect((e as VmstateError).message).toMatch(/changed while it was read \(its size went from 50000 to 50004 bytes\)/);
+    expect(sink.method).not.toBeNull();
+    expect(existsSync(out)).toBe(false);
+  });
+
+  it('a refused rewrite makes no clone', async () => {
+    const out = join(dir, 'refused.out');
+    const target = await resolveOutputTarget(out);
+    if (target.kind !== 'file') throw new Error('not a file target');
+    const inFd = openSync(S, 'r');
+    const sink = CloneFileSink.open(target, { inputFd: inFd });
+    sink.changedAt(10);
+    await sink.writev([Buffer.alloc(100)]);
+    await sink.close(false);
+    closeSync(inFd);
+    expect(sink.method).toBeNull();
+    expect(existsSync(out)).toBe(false);
   });
 });

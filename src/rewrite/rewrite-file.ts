@@ -4,7 +4,7 @@
  * state is found from the tail, the output is a clone of the input (made by the kernel, holes
  * kept) in which only the tail is written.
  */
-import { decodeStream, decodeTailFirst, resolveLimits, type DecodeOptions, type DecodedStream } from '../stream/decode.js';
+import { decodeStream, resolveLimits, type DecodeOptions, type DecodedStream } from '../stream/decode.js';
 import type { ByteSource } from '../wire/source.js';
 import { openInput, outputFor } from '../container/open.js';
 import { StreamWriter } from '../wire/writer.js';
@@ -65,12 +65,12 @@ function assertUnchanged(before: FileState | null, after: FileState | null, inpu
  * and inode compared). An input file that changes while it is read fails the call (nothing
  * written).
  *
- * From a file (bare, or a libvirt image whose stream is not compressed) to a file, when its
- * device state is found from the tail (`decodeStream`), the output starts as a clone of the
- * input (`CloneFileSink`: extents shared on XFS or btrfs, a kernel copy elsewhere, holes kept)
- * and only the tail is written over it: the RAM is never read, and what vouches for the cloned
- * bytes is that the input did not change from its first read to its last. Otherwise, and with
- * `fullWalk`, every byte written is one the decoder read and checked.
+ * From a file (bare, or a libvirt image whose stream is not compressed) to a file, the output is a
+ * clone of the input (`CloneFileSink`: extents shared on XFS or btrfs, a kernel copy elsewhere,
+ * holes kept) with what differs written over it, made once everything is decided: the decoder
+ * reads the stream tail-first (`decodeStream`), so the RAM is never read, and what vouches for
+ * the cloned bytes is that the input did not change from its first read until after the clone.
+ * With `fullWalk`, and from a pipe, every byte written is one the decoder read and checked.
  */
 export async function rewriteFile(input: string, output: string, opts: RewriteFileOptions = {}): Promise<DecodedStream> {
   resolveLimits(opts.limits);
@@ -84,28 +84,6 @@ export async function rewriteFile(input: string, output: string, opts: RewriteFi
       src = await openInput(input);
       assertUnchanged(before, await stateOf(src), input);
     };
-    // A file whose device state is found from the tail: everything is decided from it (cheap),
-    // then the output is a clone of the input with the tail written over it.
-    if (target.kind === 'file' && before?.regular && src.fileFd !== undefined && !opts.fullWalk) {
-      const probe = await decodeTailFirst(src, { limits: opts.limits, onProgress: opts.onProgress });
-      await reopen();
-      if ('size' in probe) {
-        checkEdits(probe, opts);
-        await opts.beforeCommit?.(probe, { written: false });
-        const sink = await openOutput(target, { input: before, inputName: input, cloneFd: src.fileFd });
-        const writer = new StreamWriter(outputFor(src, sink));
-        try {
-          const res = await decodeStream(src, { ...opts, output: writer });
-          await writer.flush();
-          assertUnchanged(before, await stateOf(src), input);
-          await writer.end();
-          return res;
-        } catch (e) {
-          await writer.abort();
-          throw e;
-        }
-      }
-    }
     // A stream cannot be taken back: from a file, decide everything before the first byte.
     const early = target.kind === 'stream' && src.size !== undefined && !!before?.regular;
     if (early) {
@@ -114,11 +92,13 @@ export async function rewriteFile(input: string, output: string, opts: RewriteFi
       await opts.beforeCommit?.(res, { written: false });
       await reopen();
     }
-    const sink = await openOutput(target, { input: before, inputName: input });
+    // From a file (bare, or its stream not compressed) to a file: a clone of the input with the
+    // tail written over it, which the decoder reads tail-first (it skips what the clone holds).
+    const clone = target.kind === 'file' && !!before?.regular && src.fileFd !== undefined && !opts.fullWalk;
+    const sink = await openOutput(target, { input: before, inputName: input, ...(clone ? { cloneFd: src.fileFd } : {}) });
     // A libvirt save image is written back as one: same header and XML, stream compressed alike.
     const writer = new StreamWriter(outputFor(src, sink));
     try {
-      // Every byte is written from what was read: no gap in the walk.
       const res = await decodeStream(src, { ...opts, output: writer });
       // Every byte out first: into the unnamed file, or onto a stream that has no way back.
       await writer.flush();

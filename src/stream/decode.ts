@@ -201,28 +201,6 @@ export async function decodeStream(input: StreamInput, opts: DecodeOptions = {})
   }
 }
 
-/** Thrown inside a decode that is to stop as soon as it turns out not to be tail-first. */
-class NotTailFirst extends Error {
-  constructor(readonly walk: WalkInfo) {
-    super('not tail-first');
-  }
-}
-
-/**
- * Decodes an opened (unwrapped) source tail-first, or stops: the decoded stream when its device
- * state was found from the tail, else how it would have to be read (nothing past the first RAM
- * pages read then). The source stays the caller's. For a rewrite that clones what it skips.
- */
-export async function decodeTailFirst(source: InputSource, opts: Omit<DecodeOptions, 'output' | 'fullWalk'> = {}): Promise<DecodedStream | { walk: WalkInfo }> {
-  try {
-    const res = await new StreamDecoder(source, { ...opts, stopUnlessTailFirst: true }).run();
-    return res.walk.mode === 'tail-first' ? res : { walk: res.walk };
-  } catch (e) {
-    if (e instanceof NotTailFirst) return { walk: e.walk };
-    throw e;
-  }
-}
-
 /** The consumers of one decode: what to do with each record the walk finds. */
 class StreamDecoder {
   private readonly r: StreamReader;
@@ -242,7 +220,7 @@ class StreamDecoder {
 
   constructor(
     private readonly source: InputSource,
-    private readonly opts: DecodeOptions & { stopUnlessTailFirst?: boolean },
+    private readonly opts: DecodeOptions,
     /** Decode only the part from an item on (the proof of a tail), knowing the vmdesc and the sections before. */
     private readonly part?: { offset: number; layout: FoundVmdesc; deviceIndex: number },
   ) {
@@ -308,10 +286,9 @@ class StreamDecoder {
     return res;
   }
 
-  /** A whole walk after all, and why (or, asked to stop then, the end of this decode). */
+  /** A whole walk after all, and why. */
   private walkWhole(reason: string, doubt: boolean): null {
     this.res.walk = { mode: 'full', reason, doubt };
-    if (this.opts.stopUnlessTailFirst) throw new NotTailFirst(this.res.walk);
     return null;
   }
 
@@ -433,7 +410,8 @@ class StreamDecoder {
       const bodyStart = r.offset;
       let end: number;
       if (dev) {
-        const w = await readAhead(r, this.limits.maxBuffer, (buf, base) => walkDeviceAhead(dev, buf, 0, base, label));
+        const measureOnly = !this.opts.collectState;
+        const w = await readAhead(r, this.limits.maxBuffer, (buf, base) => walkDeviceAhead(dev, buf, 0, base, label, { measureOnly }));
         end = bodyStart + w.end;
         state = w.state;
       } else {

@@ -81,6 +81,11 @@ const HEX2: readonly string[] = Array.from({ length: 256 }, (_, i) => i.toString
 export interface WalkOptions {
   /** Deepest struct/subsection nesting accepted (default 64). */
   maxDepth?: number;
+  /**
+   * Only find where the body ends (every check made, no value rendered): the state returned is
+   * empty. A decode that keeps no state walks its device sections so.
+   */
+  measureOnly?: boolean;
 }
 
 /** A walk that ran out of buffer. */
@@ -97,6 +102,8 @@ class Walker {
     readonly base: number,
     readonly section: string,
     readonly maxDepth: number,
+    /** Render values (else only walk over them). */
+    readonly values = true,
   ) {
     this.pos = start;
   }
@@ -120,7 +127,7 @@ class Walker {
       for (let i = 0; i < n; i++) {
         const v = this.element(f, depth);
         if (v === SHORT) return SHORT;
-        merge(out, f.name, v);
+        if (this.values) merge(out, f.name, v);
       }
     }
     for (const sub of b.subsections ?? []) {
@@ -146,7 +153,7 @@ class Walker {
       // Like the analyser: keyed by the name read from the stream.
       const v = this.body(sub, depth + 1);
       if (v === SHORT) return SHORT;
-      out.set(name, v);
+      if (this.values) out.set(name, v);
     }
     return out;
   }
@@ -176,6 +183,7 @@ class Walker {
     if (!this.has(size)) return SHORT;
     this.pos += size;
     const buf = this.buf;
+    if (!this.values && kind !== Kind.Nullptr) return '';
     switch (kind) {
       case Kind.Bool:
         return buf[at] !== 0;
@@ -228,7 +236,7 @@ function merge(out: DumpObject, name: string, v: DumpValue): void {
  * fixed-size codec with another size, a struct without description).
  */
 export function walkDeviceAhead(dev: VmdescBody | VmdescDevice, buf: Buffer, start: number, base: number, section: string, options: WalkOptions = {}): WalkResult | Need {
-  const w = new Walker(buf, start, base, section, options.maxDepth ?? 64);
+  const w = new Walker(buf, start, base, section, options.maxDepth ?? 64, !options.measureOnly);
   const state = w.body(dev, 0);
   return state === SHORT ? w.short! : { end: w.pos, state };
 }

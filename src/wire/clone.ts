@@ -8,14 +8,15 @@
  * byte, holes filled).
  *
  * The bytes of the clone never pass through the decoder: what vouches for them is that the
- * input did not change from before the clone to after the last byte was read (size, times,
- * inode: `file-state.ts`), and that they are the part of the input the decoder proved it need
- * not read (the RAM, when the device state was found from the tail).
+ * input did not change from its first read to after the clone was made (size, times, inode:
+ * `file-state.ts`), and that they are the part of the input the decoder proved it need not read
+ * (the RAM, when the device state was found from the tail) or read and checked itself.
  * @module
  */
-import { copyFileSync, constants, existsSync, ftruncateSync } from 'node:fs';
+import { copyFileSync, constants, existsSync, fstatSync, ftruncateSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
-import { ioError } from '../errors.js';
+import { ioError, UsageError } from '../errors.js';
+import { changeBetween, fileState } from './file-state.js';
 import { AtomicFile } from './atomic-file.js';
 import { writeAllSync, type ByteSink, type FileSinkOptions } from './writer.js';
 import { recheckFileTarget, type OutputTarget } from './output-target.js';
@@ -61,11 +62,21 @@ export interface CloneSinkOptions extends FileSinkOptions {
 }
 
 /**
- * A regular-file output ({@link AtomicFile}) that holds a clone of the input from the start. Bytes
- * given before the offset the writer names as the first that differ from the input
- * ({@link changedAt}) are the input's own, at the same place: they are there already and are not
- * written; gaps ({@link skip}) likewise. From that offset on, bytes are written where they go.
- * At the end the file is cut to the length written, synced and named.
+ * Changed bytes held until the end before the clone is made anyway (the device state, which is
+ * what a rewrite changes, takes tens or hundreds of KiB).
+ */
+const HOLD_MAX = 8 << 20;
+
+/**
+ * A regular-file output ({@link AtomicFile}) made of a clone of the input and the bytes that differ
+ * from it. Bytes given before the offset the writer names as the first that differ from the input
+ * ({@link changedAt}) are the input's own, at the same place: they are not written, and gaps
+ * ({@link skip}) likewise. From that offset on, bytes are kept (copied) until the output is
+ * committed: then the input is cloned, the kept bytes written over the clone where they go, the
+ * file cut to the length given, synced, checked once more against the input's state before the
+ * first read (`input`: unchanged, or nothing is named), and named. An output discarded (a
+ * refusal, an error) costs no clone. Should the kept bytes grow past {@link HOLD_MAX}, the clone is
+ * made then and the rest written as it comes.
  */
 export class CloneFileSink implements ByteSink {
   readonly releasesBuffers = true;
@@ -73,24 +84,21 @@ export class CloneFileSink implements ByteSink {
   private pos = 0;
   /** First output offset that differs from the input; bytes before it are the clone's. */
   private change = Infinity;
+  /** How the clone was made, once it was. */
+  method: CloneMethod | null = null;
+  /** Changed bytes not written yet (copies), with their offsets. */
+  private held: { at: number; bytes: Buffer }[] = [];
+  private heldBytes = 0;
 
   private constructor(
     private readonly file: AtomicFile,
     private readonly opts: CloneSinkOptions,
-    /** How the clone was made. */
-    readonly method: CloneMethod,
   ) {}
 
-  /** Creates the output at a target classified as a file and clones the input into it. */
+  /** Creates the (empty, unnamed) output at a target classified as a file. */
   static open(target: OutputTarget & { kind: 'file' }, opts: CloneSinkOptions): CloneFileSink {
     const mode = opts.mode ?? 0o666 & ~process.umask();
-    const file = AtomicFile.create(target.path, { mode, owner: opts.owner });
-    try {
-      return new CloneFileSink(file, opts, cloneFile(opts.inputFd, file.fd, target.path));
-    } catch (e) {
-      file.discard();
-      throw e;
-    }
+    return new CloneFileSink(AtomicFile.create(target.path, { mode, owner: opts.owner }), opts);
   }
 
   changedAt(offset: number): void {
@@ -112,18 +120,43 @@ export class CloneFileSink implements ByteSink {
     }
     if (out.length) {
       const at = Math.max(this.pos, this.change);
-      try {
-        writeAllSync(this.file.fd, out, at);
-      } catch (e) {
-        this.file.discard();
-        throw ioError(`cannot write ${this.file.target}`, e);
+      if (this.method === null) {
+        const bytes = Buffer.concat(out);
+        this.held.push({ at, bytes });
+        this.heldBytes += bytes.length;
+        if (this.heldBytes > HOLD_MAX) this.cloneNow();
+      } else {
+        this.write(out, at);
       }
     }
     this.pos = pos;
   }
 
+  /** Clones the input into the file and writes what was held over it. */
+  private cloneNow(): void {
+    try {
+      this.method = cloneFile(this.opts.inputFd, this.file.fd, this.file.target);
+    } catch (e) {
+      this.file.discard();
+      throw e;
+    }
+    for (const h of this.held) this.write([h.bytes], h.at);
+    this.held = [];
+    this.heldBytes = 0;
+  }
+
+  private write(bufs: Buffer[], at: number): void {
+    try {
+      writeAllSync(this.file.fd, bufs, at);
+    } catch (e) {
+      this.file.discard();
+      throw ioError(`cannot write ${this.file.target}`, e);
+    }
+  }
+
   async close(ok: boolean): Promise<void> {
     if (!ok) return this.file.discard();
+    if (this.method === null) this.cloneNow();
     try {
       // The clone is as long as the input; the output may be shorter.
       ftruncateSync(this.file.fd, this.pos);
@@ -131,6 +164,14 @@ export class CloneFileSink implements ByteSink {
       this.file.discard();
       throw ioError(`cannot write ${this.file.target}`, e);
     }
-    this.file.commit(() => recheckFileTarget(this.file.target, this.opts.input ?? null, this.opts.inputName ?? 'input'));
+    const { input, inputName = 'input' } = this.opts;
+    this.file.commit(() => {
+      recheckFileTarget(this.file.target, input ?? null, inputName);
+      // What was cloned is what was read: the input has not changed since its first read.
+      if (input?.regular) {
+        const change = changeBetween(input, fileState(fstatSync(this.opts.inputFd, { bigint: true })));
+        if (change) throw new UsageError(`the input ${inputName} changed while it was read (${change}): nothing written`, { reason: 'input-changed', change }, 'IO');
+      }
+    });
   }
 }

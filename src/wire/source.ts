@@ -3,8 +3,8 @@
  * tail can be read first, and spans can be skipped without reading them); a
  * pipe or any async iterable of chunks is read strictly in order.
  */
-import { open, stat, type FileHandle } from 'node:fs/promises';
-import { fstatSync, readSync } from 'node:fs';
+import { open, type FileHandle } from 'node:fs/promises';
+import { closeSync, fstatSync, openSync, readSync, statSync } from 'node:fs';
 import { isatty } from 'node:tty';
 import { ioError, UsageError } from '../errors.js';
 import { fileState, type FileState } from './file-state.js';
@@ -122,9 +122,10 @@ class ChunkPool {
 }
 
 /**
- * A regular file, read sequentially in chunks into reused buffers; seekable. Chunks are read
- * with blocking reads: from the page cache one takes microseconds, less than a trip through
- * the thread pool, and the event loop still gets a turn every few MiB.
+ * A regular file, read sequentially in chunks into reused buffers; seekable. Every call is a
+ * blocking one on the calling thread (open, reads, positioned reads): from the page cache one
+ * takes microseconds, less than a trip through the thread pool (which a file read this way never
+ * starts), and the event loop still gets a turn every few MiB.
  */
 export class FileSource implements ByteSource {
   private position: number;
@@ -134,8 +135,9 @@ export class FileSource implements ByteSource {
    * stream's head or a block header, usually, and the rest of the input may never be read).
    */
   private skipped = true;
+  private closed = false;
   private constructor(
-    private readonly fh: FileHandle,
+    private readonly fd: number,
     readonly size: number,
     private readonly chunk: number,
     start: number,
@@ -146,22 +148,22 @@ export class FileSource implements ByteSource {
 
   /** Opens `path`; `start` is the stream's first byte (e.g. after a wrapper header). */
   static async open(path: string, chunk = DEFAULT_CHUNK, start = 0): Promise<FileSource> {
-    let fh: FileHandle;
+    let fd: number;
     try {
-      fh = await open(path, 'r');
+      fd = openSync(path, 'r');
     } catch (e) {
       throw ioError(`cannot open ${path}`, e);
     }
-    const st = await fh.stat();
+    const st = fstatSync(fd);
     if (!st.isFile()) {
-      await fh.close();
+      closeSync(fd);
       throw new UsageError(`${path} is not a regular file`, {}, 'IO');
     }
-    return new FileSource(fh, st.size, chunk, start);
+    return new FileSource(fd, st.size, chunk, start);
   }
 
   get fileFd(): number {
-    return this.fh.fd;
+    return this.fd;
   }
 
   async read(): Promise<Buffer | null> {
@@ -171,7 +173,7 @@ export class FileSource implements ByteSource {
     const buf = this.pool.get();
     let bytesRead: number;
     try {
-      bytesRead = readSync(this.fh.fd, buf, 0, want, this.position);
+      bytesRead = readSync(this.fd, buf, 0, want, this.position);
     } catch (e) {
       this.pool.put(buf);
       throw ioError('cannot read the input', e);
@@ -195,9 +197,9 @@ export class FileSource implements ByteSource {
     let done = 0;
     try {
       while (done < length) {
-        const { bytesRead } = await this.fh.read(buf, done, length - done, position + done);
-        if (bytesRead === 0) break;
-        done += bytesRead;
+        const n = readSync(this.fd, buf, done, length - done, position + done);
+        if (n === 0) break;
+        done += n;
       }
     } catch (e) {
       throw ioError('cannot read the input', e);
@@ -206,11 +208,13 @@ export class FileSource implements ByteSource {
   }
 
   async close(): Promise<void> {
-    await this.fh.close();
+    if (this.closed) return;
+    this.closed = true;
+    closeSync(this.fd);
   }
 
   async fstat(): Promise<FileState> {
-    return fileState(await this.fh.stat({ bigint: true }));
+    return fileState(fstatSync(this.fd, { bigint: true }));
   }
 }
 
@@ -350,7 +354,8 @@ export async function openSource(path: string, chunk = DEFAULT_CHUNK, pipeChunk 
   if (path === '-') return stdinSource(pipeChunk);
   let st;
   try {
-    st = await stat(path);
+    // Blocking: a stat never waits on a writer (opening a FIFO does, and is done on the pool below).
+    st = statSync(path);
   } catch (e) {
     throw ioError(`cannot open ${path}`, e);
   }
