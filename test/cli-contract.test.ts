@@ -90,7 +90,7 @@ describe('every command rejects a bad command line before it reads or writes any
       [['check', FIFO, '--dest'], '--dest needs a value', 'check [stream..]'],
       [['rewrite', FIFO], 'rewrite needs -o <file|-> (or --dry-run)', 'rewrite [stream]'],
       [['rewrite', FIFO, '-o'], '--output needs a value', 'rewrite [stream]'],
-      [['rewrite', FIFO, '--strip-unknown', '-o', 'x.mig'], '--strip-unknown, --adopt-dest-values and --strip-unknown-subsections need --dest', 'rewrite [stream]'],
+      [['rewrite', FIFO, '--strip-unknown', '-o', 'x.mig'], '--strip-unknown, --adopt-dest-values, --add-missing and --strip-unknown-subsections need --dest', 'rewrite [stream]'],
       [['rewrite', FIFO, '-o', 'x.mig', '--strip'], '--strip needs a value (names or ids, comma-separated)', 'rewrite [stream]'],
       [['rewrite', FIFO, '-o', 'x.mig', '--strip', ' , '], '--strip needs a value (names or ids, comma-separated)', 'rewrite [stream]'],
       [['profile', FIFO, '-o'], '--output needs a value', 'profile [stream]'],
@@ -233,20 +233,21 @@ describe('no file argument: standard input when it is not a terminal', () => {
 });
 
 describe('rewrite: edits that name what the stream lacks', () => {
-  it('a warning on standard error for each; the output is written (exit 0)', () => {
-    const r = inDir((o) => ['rewrite', S72, '-o', o, '--strip', 'TCR2_EL1,TPIDR_EL0', '--strip-subsection', 'cpu/nope', '--json']);
+  it('a register: a warning on standard error for each; the output is written (exit 0)', () => {
+    const r = inDir((o) => ['rewrite', S72, '-o', o, '--strip', 'TCR2_EL1,TPIDR_EL0', '--json']);
     expect(r.code, r.stderr).toBe(0);
-    expect(r.stderr).toBe(
-      'vmstate: warning: --strip TCR2_EL1: no vCPU has this register; nothing done for it\n' +
-        'vmstate: warning: --strip-subsection cpu/nope: no vCPU has this subsection; nothing done for it\n',
-    );
+    expect(r.stderr).toBe('vmstate: warning: --strip TCR2_EL1: no vCPU has this register; nothing done for it\n');
     const rep = JSON.parse(r.stdout);
-    expect(rep.unmatched).toEqual([
-      { option: '--strip', value: 'TCR2_EL1' },
-      { option: '--strip-subsection', value: 'cpu/nope' },
-    ]);
+    expect(rep.unmatched).toEqual([{ option: '--strip', value: 'TCR2_EL1' }]);
     expect(rep.cpus[0].removed.map((x: { name: string }) => x.name)).toEqual(['TPIDR_EL0']);
     expect(r.files).toEqual(['out.mig']);
+  });
+
+  it('a subsection no section has: an error (exit 2), nothing written', () => {
+    const r = inDir((o) => ['rewrite', S72, '-o', o, '--strip', 'TPIDR_EL0', '--strip-subsection', 'cpu/nope']);
+    expect(r.code).toBe(2);
+    expect(r.stderr.split('\n')[0]).toBe('vmstate: --strip-subsection cpu/nope: no section of the stream has this subsection; nothing written');
+    expect(r.files).toEqual([]);
   });
 
   it('--strict-edits refuses instead: exit 1, nothing written', () => {

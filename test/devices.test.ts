@@ -295,6 +295,7 @@ describe('the device load table', () => {
     stderr: string[];
     rewrite?: { of: string };
     edit?: { of: string };
+    suggestion?: { of: string };
   }[] = table.rows;
 
   it('lists unique rows whose streams and destination samples are samples of the manifest', () => {
@@ -313,7 +314,8 @@ describe('the device load table', () => {
   it('records real outcomes: accept without messages, reject with QEMU\'s last line, crash by a signal', () => {
     for (const r of rows) {
       if (r.result === null) {
-        expect(r.kind, r.id).toBe('rewrite'); // nothing written even with --force
+        // nothing written even with --force, or no command suggested
+        expect(['rewrite', 'suggested'], r.id).toContain(r.kind);
         continue;
       }
       expect(['accept', 'reject', 'crash']).toContain(r.result);
@@ -333,11 +335,12 @@ describe('the device load table', () => {
     }
   });
 
-  it('names the row each rewrite and edit came from', () => {
+  it('names the row each rewrite, edit and suggested rewrite came from', () => {
     const ids = new Set(rows.map((r) => r.id));
     for (const r of rows) {
       if (r.kind === 'rewrite') expect(ids.has(r.rewrite!.of), r.id).toBe(true);
       if (r.kind === 'edit') expect(ids.has(r.edit!.of), r.id).toBe(true);
+      if (r.kind === 'suggested') expect(ids.has(r.suggestion!.of), r.id).toBe(true);
     }
   });
 });

@@ -1,6 +1,7 @@
 /**
  * A file-to-file rewrite that clones its input: on every committed sample the output equals the
- * fully walked rewrite's byte for byte (with edits and without), the input's holes stay holes,
+ * fully walked rewrite's byte for byte (with edits and without, cpu registers and subsections of
+ * other devices removed, from the library and from the CLI), the input's holes stay holes,
  * the permissions follow the input, and an input that changes between the first read and the
  * last fails the rewrite with nothing written — also when the change comes after the clone.
  */
@@ -13,6 +14,9 @@ import { VmstateError } from '../src/errors.js';
 import { CloneFileSink } from '../src/wire/clone.js';
 import { resolveOutputTarget } from '../src/wire/output-target.js';
 import { samplePaths, sampleBytes } from './helpers/samples.js';
+import { decodeStream } from '../src/stream/decode.js';
+import type { DeviceSubsections } from '../src/stream/device-subsections.js';
+import { vmstate } from './helpers/cli.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'vmstate-clone-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -35,6 +39,58 @@ describe('cloned and fully walked rewrites write the same bytes', () => {
       rmSync(b);
     });
   }
+});
+
+/** Drops `pl011/clock` and `fw_cfg/dma` (every committed sample has both): device edits that change the vmdesc. */
+const dropDeviceSubsections = {
+  deviceSubsections: true,
+  editDevice: (d: DeviceSubsections) => {
+    const drop = d.subsections.filter((x) => x.name === 'pl011/clock' || x.name === 'fw_cfg/dma');
+    return drop.length ? { drop } : null;
+  },
+};
+
+describe('subsections of devices other than cpu removed: cloned and fully walked rewrites write the same bytes', () => {
+  for (const s of samplePaths()) {
+    it(s.name, async () => {
+      const a = join(dir, 'sa.mig');
+      const b = join(dir, 'sb.mig');
+      const ra = await rewriteFile(s.path, a, { ...stripFirst, ...dropDeviceSubsections });
+      const rb = await rewriteFile(s.path, b, { ...stripFirst, ...dropDeviceSubsections, fullWalk: true });
+      expect([ra.walk.mode, rb.walk.mode]).toEqual(['tail-first', 'full']);
+      const bytes = readFileSync(a);
+      expect(bytes.equals(readFileSync(b))).toBe(true);
+      // The output decodes tail-first too (its vmdesc patched), without the two subsections.
+      const after = await decodeStream(a, { deviceSubsections: true });
+      expect(after.walk.mode).toBe('tail-first');
+      const names = after.deviceSubsections!.flatMap((d) => d.subsections.map((x) => x.name));
+      expect(names).toContain('pl031/tick-offset');
+      expect(names).not.toContain('pl011/clock');
+      expect(names).not.toContain('fw_cfg/dma');
+      expect(JSON.stringify(after.vmdesc!.json)).not.toMatch(/pl011\/clock|fw_cfg\/dma/);
+      rmSync(a);
+      rmSync(b);
+    });
+  }
+
+  it('the CLI: --strip-subsection of a device, cloned, fully walked and to standard output, the same bytes', () => {
+    const S = samplePaths().find((s) => s.name === 'qemu-10.0/virt-10.0_max')!.path;
+    const a = join(dir, 'cli-a.mig');
+    const b = join(dir, 'cli-b.mig');
+    const edits = ['--strip', 'TPIDR_EL0', '--strip-subsection', 'pl011/clock'];
+    const ra = vmstate(['rewrite', S, '-o', a, ...edits]);
+    expect(ra.code, ra.stderr).toBe(0);
+    const rb = vmstate(['rewrite', S, '-o', b, ...edits, '--full-walk']);
+    expect(rb.code, rb.stderr).toBe(0);
+    const rc = vmstate(['rewrite', S, '-o', '-', ...edits, '-q']);
+    expect(rc.code, rc.stderr).toBe(0);
+    const bytes = readFileSync(a);
+    expect(bytes.equals(readFileSync(b))).toBe(true);
+    expect(bytes.equals(rc.out)).toBe(true);
+    expect(bytes.length).toBeLessThan(sampleBytes(S).length);
+    rmSync(a);
+    rmSync(b);
+  });
 });
 
 describe('the clone', () => {

@@ -19,6 +19,12 @@ Stdlib only (Python >= 3.9); QEMU is driven by samples/qmp-save.py. Sub-commands
   table     Load every sample into every QEMU version (and mapped-ram samples into
             10.0 and 11.1), then try `vmstate rewrite` on every failed load and load
             its output; writes samples/truth/devices-table.json.
+  suggest   For every failed load of the table (exec:, with a destination sample), ask
+            `vmstate check --json` for its next step and run the `vmstate rewrite` command it
+            suggests, as printed, then load the output into the real destination; writes
+            these rows (kind 'suggested') into samples/truth/devices-table.json, replacing
+            the previous ones. Rows where check offers no command are recorded with its
+            reason and result null.
   findings  Run `vmstate check` and `vmstate dump` over the table and QEMU's analyser
             over the samples; writes the generated parts of samples/devices/FINDINGS.md,
             check-baseline.json and analyser.json (--reuse-analyser: keep analyser.json),
@@ -636,6 +642,76 @@ def cmd_table(env, opts):
     log("wrote %s: %d rows" % (os.path.relpath(TABLE, ROOT), len(all_rows)))
 
 
+def suggest_row(env, row, scratch):
+    """The next step `vmstate check` offers for a failed load, run as printed and loaded."""
+    d = row["dest"]
+    src = os.path.join(SAMPLES, row["source"])
+    dest = os.path.join(SAMPLES, row["destSample"])
+    chk = cli(["check", src, "--dest", dest, "--loader", LOADER[d["qemu"]], "--json"])
+    sg = json.loads(chk.stdout).get("suggestion")
+    rel = lambda a: os.path.relpath(a, SAMPLES) if a.startswith(SAMPLES) else a
+    new = dict(row)
+    new["id"] = row["id"] + "/suggested"
+    new["kind"] = "suggested"
+    new["suggestion"] = {"of": row["id"], "checkExitCode": chk.returncode, "argv": None,
+                         "predictedVerdict": sg["predictedVerdict"] if sg else None,
+                         "reason": sg["reason"] if sg else None, "effects": sg["effects"] if sg else [],
+                         "exitCode": None, "message": [], "sha256": None}
+    if not sg or not sg["argv"]:
+        new.update({"result": None, "exitCode": None, "signal": None, "stderr": []})
+        return new
+    out = os.path.join(scratch, row["id"].replace("/", "_") + ".suggested.mig")
+    argv = list(sg["argv"])
+    printed_out = argv[argv.index("-o") + 1]
+    argv[argv.index("-o") + 1] = out
+    r = cli(argv[1:])
+    new["suggestion"].update({
+        "argv": [rel(a) if a in (src, dest) else ("OUT" if a == printed_out else a) for a in sg["argv"]],
+        "exitCode": r.returncode,
+        "message": (r.stdout + r.stderr).strip().split("\n")[-4:] if r.returncode else [],
+    })
+    if r.returncode != 0 or not os.path.exists(out):
+        new.update({"result": None, "exitCode": None, "signal": None, "stderr": []})
+        return new
+    new["suggestion"]["sha256"] = sha256(out)
+    new.update(real_load(env, row, out))
+    os.unlink(out)
+    return new
+
+
+def cmd_suggest(env, opts):
+    if not os.path.exists(CLI):
+        subprocess.run(["npm", "run", "build"], cwd=ROOT, check=True, stdout=sys.stderr)
+    table = load_json(TABLE)
+    failed = [r for r in table["rows"] if r["kind"] == "load" and r["result"] != "accept" and r["destSample"]
+              and r["dest"]["incoming"] == "exec" and (not opts.only or opts.only in r["id"])]
+    scratch = tempfile.mkdtemp(prefix="vmstate-devsg-")
+    t0 = time.monotonic()
+    try:
+        def one(row):
+            out = suggest_row(env, row, scratch)
+            log("%-8s %s %s" % (out["result"] or "none", out["id"], " ".join((out["suggestion"]["argv"] or [])[9:])))
+            return out
+
+        with concurrent.futures.ThreadPoolExecutor(env.jobs) as ex:
+            rows = list(ex.map(one, failed))
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    log("%d suggestions in %.0fs" % (len(rows), time.monotonic() - t0))
+    if opts.only:
+        json.dump(rows, sys.stdout, indent=2)
+        print()
+        return
+    table["rows"] = [r for r in table["rows"] if r["kind"] != "suggested"] + rows
+    if "kind 'suggested'" not in table["description"]:
+        table["description"] += (" kind 'suggested' rows load the output of the `vmstate rewrite` command that `vmstate check`"
+                                 " printed as its next step for the row named by suggestion.of (suggestion.argv as printed,"
+                                 " OUT for the output; predictedVerdict is what check predicted for it); result null means"
+                                 " check offered no command (suggestion.reason says why) or the rewrite wrote nothing.")
+    write_json(TABLE, table)
+    log("wrote %s: %d rows" % (os.path.relpath(TABLE, ROOT), len(table["rows"])))
+
+
 # ---------------------------------------------------------------------------------------------
 # findings
 
@@ -699,6 +775,13 @@ def materialize(row, scratch):
         return os.path.join(SAMPLES, row["source"]), False
     base = os.path.join(scratch, row["id"].replace("/", "_").replace("+", "_"))  # one row at a time per name
     out = base + ".rw.mig"
+    if row["kind"] == "suggested":
+        args = [os.path.join(SAMPLES, a) if a.startswith("devices/") else (out if a == "OUT" else a)
+                for a in row["suggestion"]["argv"][2:]]
+        r = cli(["rewrite"] + args)
+        if not os.path.exists(out) or sha256(out) != row["suggestion"]["sha256"]:
+            raise RuntimeError("%s: suggested rewrite output differs from the table: %s" % (row["id"], r.stderr.strip()[-300:]))
+        return out, True
     args = [os.path.join(SAMPLES, a) if a.startswith("devices/") else (out if a == "OUT" else a)
             for a in row["rewrite"]["argv"][2:]]
     if row["rewrite"]["forced"]:
@@ -824,7 +907,8 @@ def write_findings(table, checks, dumps):
     out.append("")
     out.append("| rows | checked | verdict = QEMU | verdict ≠ QEMU | check failed | real failures | \"QEMU would print\" = QEMU's lines |")
     out.append("|---|---|---|---|---|---|---|")
-    for kind, label in (("load", "loads"), ("rewrite", "rewrite outputs"), ("edit", "edited rewrite outputs")):
+    for kind, label in (("load", "loads"), ("rewrite", "rewrite outputs"), ("edit", "edited rewrite outputs"),
+                        ("suggested", "outputs of the suggested rewrite")):
         group = [c for c in checks if rows[c["id"]]["kind"] == kind]
         g_ok = [c for c in group if "error" not in c]
         fails = [c for c in g_ok if c["real"] != "accept"]
@@ -947,7 +1031,7 @@ def cmd_facts(env, opts):
 
 def main(argv):
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("command", choices=["save", "pack", "unpack", "table", "findings", "facts"])
+    p.add_argument("command", choices=["save", "pack", "unpack", "table", "suggest", "findings", "facts"])
     p.add_argument("--trees", default=os.environ.get("QEMU_TREES", "/work/qemu-trees"))
     p.add_argument("--jobs", type=int, default=2)
     p.add_argument("--only", default=None)
@@ -958,7 +1042,7 @@ def main(argv):
                    help="findings: take the analyser/dump comparison from analyser.json instead of re-running it")
     opts = p.parse_args(argv)
     env = Env(opts)
-    return {"save": cmd_save, "pack": cmd_pack, "unpack": cmd_unpack, "table": cmd_table,
+    return {"save": cmd_save, "pack": cmd_pack, "unpack": cmd_unpack, "table": cmd_table, "suggest": cmd_suggest,
             "findings": cmd_findings, "facts": cmd_facts}[opts.command](env, opts) or 0
 
 

@@ -18,6 +18,18 @@
 //                                            geometry, PSCI_VERSION and the other firmware registers):
 //                                            CACHE/rewrites2/ and samples/kvm/rewrite-cases-2.json
 //                                            (`make-kvm.py rewrites --round 2` loads them)
+//   node samples/kvm/evaluate.mjs suggested  for every row real KVM refused, ask `vmstate check --json`
+//                                            (loader = the destination's QEMU) for its next step and run
+//                                            the `vmstate rewrite` command it suggests, as printed:
+//                                            CACHE/rewrites3/ and samples/kvm/rewrite-cases-3.json
+//                                            (`make-kvm.py rewrites --round 3` loads them, `make-kvm.py
+//                                            collect-round --round 3` adds the rows); rows the check
+//                                            offers no command for are listed with its reason
+//   node samples/kvm/evaluate.mjs classes    for every round-3 row real KVM still refused, the same command
+//                                            with the other classes of guest-visible values added to
+//                                            --adopt-dest-values (cache-geometry, psci-version, fw-workarounds,
+//                                            hypercall-bitmaps): CACHE/rewrites4/ and rewrite-cases-4.json
+//                                            (`make-kvm.py rewrites --round 4`, then `collect-round --round 4`)
 //   node samples/kvm/evaluate.mjs facts      print the cpreg facts of the committed KVM streams as
 //                                            Markdown (counts, ids only in one kernel generation, values
 //                                            that differ: ID registers with fields, cache geometry,
@@ -77,7 +89,7 @@ function wouldPrint(text) {
 }
 
 function checkRow(row, extra = []) {
-  const src = row.phase === 'rewrites' ? join(cache, row.round === 2 ? 'rewrites2' : 'rewrites', basename(row.variant.file)) : streamFile(row.source);
+  const src = row.phase === 'rewrites' ? join(cache, (row.round ?? 1) > 1 ? `rewrites${row.round}` : 'rewrites', basename(row.variant.file)) : streamFile(row.source);
   const dest = streamFile(row.destSample);
   const loader = LOADER[row.dest.qemu];
   const base = ['check', src, '--dest', dest, '--loader', loader, ...extra];
@@ -174,12 +186,16 @@ if (mode === 'check') {
   console.log(`${cases.length} failing rows: the tool writes ${cases.filter((c) => c.file).length} (predicts accept), refuses ${cases.filter((c) => !c.file).length}`);
 } else if (mode === 'rewrites2') {
   await rewrites2();
+} else if (mode === 'suggested') {
+  suggested();
+} else if (mode === 'classes') {
+  classes();
 } else if (mode === 'facts') {
   await facts();
 } else if (mode === 'summary') {
   await summary();
 } else {
-  console.error('usage: evaluate.mjs check|rewrites|rewrites2|facts|summary [--cache DIR]');
+  console.error('usage: evaluate.mjs check|rewrites|rewrites2|suggested|classes|facts|summary [--cache DIR]');
   process.exit(2);
 }
 
@@ -352,8 +368,8 @@ async function summary() {
   out.push('');
   const rw = rows.filter((r) => r.phase === 'rewrites');
   if (rw.length) {
-    out.push('### Loads of rewritten streams (round 1: the tool\'s suggestion; round 2: + CCSIDR, PSCI_VERSION)', '', '| row (destination/source/stream) | round | tool predicted | real KVM |', '|---|---|---|---|');
-    for (const r of rw) out.push(`| ${r.id.replace(/^rewrite2?\//, '')} | ${r.round ?? 1} | ${r.variant.predicted} | ${rewriteCell(r)} |`);
+    out.push('### Loads of rewritten streams (round 1: the rewrite the tool suggested then; round 2: + CCSIDR, PSCI_VERSION; round 3: the next step `check` prints; round 4: round 3 + every class of guest-visible value)', '', '| row (destination/source/stream) | round | tool predicted | real KVM |', '|---|---|---|---|');
+    for (const r of rw) out.push(`| ${r.id.replace(/^(rewrite2?|suggested|classes)\//, '')} | ${r.round ?? 1} | ${r.variant.predicted} | ${rewriteCell(r)} |`);
     out.push('');
   }
   const cp = join(here, 'check-vs-kvm.json');
@@ -425,4 +441,98 @@ async function rewrites2() {
   }
   writeFileSync(join(here, 'rewrite-cases-2.json'), JSON.stringify({ description: 'second rewrite of the rewrites real KVM still refused: also adopt the destination values of the cache geometry and firmware registers', cases }, null, 1) + '\n');
   console.log(`${cases.length} second rewrites, ${cases.filter((c) => c.file).length} written`);
+}
+
+/** The rewrite `vmstate check` itself suggests for every refused load (round 3), run as printed. */
+function suggested() {
+  const dir = join(cache, 'rewrites3');
+  mkdirSync(dir, { recursive: true });
+  const seen = new Set();
+  const cases = [];
+  for (const row of table.rows) {
+    if (row.phase === 'rewrites' || row.result === 'accept') continue;
+    const key = `${row.source} ${row.destSample} ${row.dest.machine}`;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    const loader = LOADER[row.dest.qemu];
+    const [src, dest] = [streamFile(row.source), streamFile(row.destSample)];
+    const chk = run(['check', src, '--dest', dest, '--loader', loader, '--json']);
+    const sg = JSON.parse(chk.stdout).suggestion;
+    const id = `suggested/${row.id}`;
+    const file = join(dir, id.replace(/[/]/g, '__') + '.mig');
+    rmSync(file, { force: true });
+    // The command as printed, with the committed names for the streams and OUT for the output.
+    const named = (argv) => argv.map((a, i) => (a === src ? row.source : a === dest ? row.destSample : argv[i - 1] === '-o' ? 'OUT' : a));
+    let r = null;
+    let rep = null;
+    if (sg?.argv) {
+      const argv = sg.argv.slice(1).map((a, i, all) => (all[i - 1] === '-o' ? file : a));
+      r = run([...argv, '--json']);
+      try { rep = JSON.parse(r.stdout); } catch { rep = null; }
+    }
+    const written = !!r && r.status === 0 && existsSync(file);
+    const flags = sg?.argv ? sg.argv.slice(sg.argv.indexOf('--loader')) : null;
+    cases.push({
+      id,
+      case: `${row.case} rewritten for ${row.dest.l1}`,
+      title: `${row.title}, after the rewrite \`vmstate check\` suggests${flags ? ` (\`${flags.join(' ')}\`)` : ': none'}`,
+      source: row.source,
+      variant: {
+        rewriteOf: row.id, round: 3, flags, argv: sg?.argv ? named(sg.argv) : null, file: written ? basename(file) : null,
+        toolExit: r ? r.status : null, predicted: sg?.predictedVerdict ?? null, suggestion: sg ? { reason: sg.reason, effects: sg.effects } : null,
+        toolMessage: r && !written ? (r.stderr || r.stdout).trim().split('\n').slice(-6) : null,
+        edits: rep?.cpus?.[0] ? { removed: rep.cpus[0].removed.map((x) => x.name ?? x.id), changed: rep.cpus[0].changed.map((x) => x.name ?? x.id), inserted: rep.cpus[0].inserted.map((x) => x.name ?? x.id), droppedSubsections: rep.cpus[0].droppedSubsections.map((x) => x.name), refused: rep.cpus[0].refused, adopted: rep.adopted.map((a) => a.class) } : null,
+      },
+      dest: { ...row.dest, combo: `${{ '6.1': 'bookworm', '6.12': 'trixie', '7.2': 'sid' }[row.dest.kernel]}_${{ '7.2': 'bookworm', '10.0': 'trixie', '11.1': 'sid' }[row.dest.qemu]}` },
+      destSample: row.destSample,
+      file: written ? basename(file) : null,
+      sha256: written ? createHash('sha256').update(readFileSync(file)).digest('hex') : null,
+    });
+    process.stderr.write(`${(written ? 'written' : sg?.argv ? 'FAILED' : 'none').padEnd(8)} ${id}${flags ? ' ' + flags.join(' ') : ''}\n`);
+  }
+  writeFileSync(join(here, 'rewrite-cases-3.json'), JSON.stringify({ description: 'the rewrite `vmstate check` suggests for each real-KVM failure (its next step, run as printed); make-kvm.py rewrites --round 3 loads the written ones', cases }, null, 1) + '\n');
+  console.log(`${cases.length} failing rows: a command suggested for ${cases.filter((c) => c.variant.argv).length}, written ${cases.filter((c) => c.file).length}`);
+}
+
+/** Round 4: the suggested command (round 3) that real KVM refused, adopting every other class too. */
+function classes() {
+  const dir = join(cache, 'rewrites4');
+  mkdirSync(dir, { recursive: true });
+  const more = ['cache-geometry', 'psci-version', 'fw-workarounds', 'hypercall-bitmaps'];
+  const cases = [];
+  for (const row of table.rows.filter((r) => r.phase === 'rewrites' && r.round === 3 && r.result !== 'accept' && r.variant.argv)) {
+    const [src, dest] = [streamFile(row.source), streamFile(row.destSample)];
+    const argv = row.variant.argv.slice(1).map((a) => (a === row.source ? src : a === row.destSample ? dest : a));
+    const k = argv.indexOf('--adopt-dest-values');
+    if (k >= 0) argv[k + 1] = [...argv[k + 1].split(','), ...more].join(',');
+    else argv.push('--adopt-dest-values', more.join(','));
+    const id = row.id.replace(/^suggested\//, 'classes/');
+    const file = join(dir, id.replace(/[/]/g, '__') + '.mig');
+    argv[argv.indexOf('-o') + 1] = file;
+    rmSync(file, { force: true });
+    const r = run([...argv, '--json']);
+    let rep = null;
+    try { rep = JSON.parse(r.stdout); } catch { rep = null; }
+    const written = r.status === 0 && existsSync(file);
+    const named = argv.map((a) => (a === src ? row.source : a === dest ? row.destSample : a === file ? 'OUT' : a));
+    const flags = named.slice(named.indexOf('--loader'));
+    cases.push({
+      id,
+      case: row.case,
+      title: row.title.replace(/, after the rewrite .*$/, `, after \`rewrite ${flags.join(' ')}\` (the suggested command, every class of guest-visible value adopted)`),
+      source: row.source,
+      variant: {
+        rewriteOf: row.variant.rewriteOf, round: 4, flags, argv: ['vmstate', ...named], file: written ? basename(file) : null, toolExit: r.status,
+        predicted: written ? rep?.check?.verdict ?? null : null, toolMessage: written ? null : (r.stderr || r.stdout).trim().split('\n').slice(-6),
+        edits: rep?.cpus?.[0] ? { removed: rep.cpus[0].removed.map((x) => x.name ?? x.id), changed: rep.cpus[0].changed.map((x) => x.name ?? x.id), inserted: rep.cpus[0].inserted.map((x) => x.name ?? x.id), droppedSubsections: rep.cpus[0].droppedSubsections.map((x) => x.name), refused: rep.cpus[0].refused, adopted: rep.adopted.map((a) => a.class) } : null,
+      },
+      dest: { ...row.dest, combo: `${{ '6.1': 'bookworm', '6.12': 'trixie', '7.2': 'sid' }[row.dest.kernel]}_${{ '7.2': 'bookworm', '10.0': 'trixie', '11.1': 'sid' }[row.dest.qemu]}` },
+      destSample: row.destSample,
+      file: written ? basename(file) : null,
+      sha256: written ? createHash('sha256').update(readFileSync(file)).digest('hex') : null,
+    });
+    process.stderr.write(`${(written ? 'written' : 'FAILED').padEnd(8)} ${id} ${rep?.adopted?.map((a) => a.class).join(',') ?? ''}\n`);
+  }
+  writeFileSync(join(here, 'rewrite-cases-4.json'), JSON.stringify({ description: 'the suggested rewrites (round 3) real KVM refused, with every class of guest-visible value adopted; make-kvm.py rewrites --round 4 loads them', cases }, null, 1) + '\n');
+  console.log(`${cases.length} refused suggestions re-done, ${cases.filter((c) => c.file).length} written`);
 }

@@ -10,6 +10,9 @@
                                                     (evaluate.mjs rewrites / rewrites2: the lists
                                                     rewrite-cases.json / rewrite-cases-2.json) into
                                                     their real destinations
+  samples/kvm/make-kvm.py collect-round --round N   add the loads of round N's rewrites (rewrite-cases-N.json,
+                                                    loaded by `rewrites --round N`) to samples/truth/kvm-table.json,
+                                                    replacing that round's rows; needs only the committed l1.json files
   samples/kvm/make-kvm.py collect                   write the streams, l1.json files and
                                                     samples/truth/kvm-table.json into the repository
   samples/kvm/make-kvm.py row STREAM --kernel R --userspace R --machine M [--cpu host]
@@ -338,6 +341,41 @@ def do_collect(o):
     print("make-kvm: %d rows -> %s" % (len(table_rows), p), file=sys.stderr)
 
 
+def do_collect_round(o):
+    """Round N's loads into the committed table (uname from the committed l1.json files)."""
+    phase = "rewrites%d" % o.round
+    envs = {}
+    for c in combos(None):
+        p = os.path.join(HERE, "l0-" + o.l0label, label(c), "l1.json")
+        if os.path.isfile(p):
+            envs[c] = {"uname": json.load(open(p))["uname"]}
+    new = []
+    for c in combos(None):
+        r = results(o, phase, c)
+        if r is None:
+            continue
+        for s in r["steps"]:
+            new.append(rewrite_row(o, c, s, envs, o.round))
+    # cases with no command to load (the check offered none, or the rewrite refused) are rows too
+    loaded = {x["id"] for x in new}
+    for case in json.load(open(cases_file(o, o.round)))["cases"]:
+        if case["id"] in loaded:
+            continue
+        kd, ud = case["dest"]["combo"].split("_")
+        new.append({"id": case["id"], "case": case["case"], "title": case["title"], "source": case["source"],
+                    "variant": case["variant"], "dest": {k: v for k, v in case["dest"].items() if k != "combo"},
+                    "destSample": case["destSample"], "result": None, "exitCode": None, "signal": None, "stderr": [],
+                    "afterCont": None, "phase": "rewrites", "round": o.round, "variantSha256": None})
+    p = os.path.join(ROOT, "samples", "truth", "kvm-table.json")
+    table = json.load(open(p))
+    table["rows"] = [x for x in table["rows"] if not (x["phase"] == "rewrites" and x.get("round", 1) == o.round)] + new
+    with open(p + ".part", "w") as f:
+        json.dump(table, f, indent=1)
+        f.write("\n")
+    os.replace(p + ".part", p)
+    print("make-kvm: %d round-%d rows -> %s" % (len(new), o.round, p), file=sys.stderr)
+
+
 def rewrite_row(o, dest, step, envs, rnd):
     case = next(x for x in json.load(open(cases_file(o, rnd)))["cases"] if x["id"] == step["case"])
     kd, ud = dest.split("_")
@@ -364,7 +402,7 @@ def rewrite_row(o, dest, step, envs, rnd):
 def main(argv):
     p = argparse.ArgumentParser(description="real-KVM samples and load table (see the module docstring)")
     sub = p.add_subparsers(dest="cmd", required=True)
-    for name in ("saves", "loads", "rewrites", "collect", "row"):
+    for name in ("saves", "loads", "rewrites", "collect", "collect-round", "row"):
         s = sub.add_parser(name)
         s.add_argument("--cache", default=kit.DEFAULT_CACHE)
         s.add_argument("--trees", default=kit.DEFAULT_TREES)
@@ -372,9 +410,9 @@ def main(argv):
         s.add_argument("--force", action="store_true")
         if name in ("saves", "loads", "rewrites"):
             s.add_argument("--combo", action="append")
-        if name == "rewrites":
-            s.add_argument("--round", type=int, default=1, help="1: rewrite-cases.json, 2: rewrite-cases-2.json")
-        if name in ("rewrites", "collect"):
+        if name in ("rewrites", "collect-round"):
+            s.add_argument("--round", type=int, default=1, help="N: rewrite-cases.json (1) or rewrite-cases-N.json")
+        if name in ("rewrites", "collect", "collect-round"):
             s.add_argument("cases", nargs="?",
                            default=os.path.join(HERE, "rewrite-cases.json"))
         if name == "row":
@@ -386,7 +424,8 @@ def main(argv):
     o = p.parse_args(argv)
     o.l0label = kit.short_version(kit.l0_version(o.l0, o.trees))
     try:
-        {"saves": do_saves, "loads": do_loads, "rewrites": do_rewrites, "collect": do_collect, "row": do_row}[o.cmd](o)
+        {"saves": do_saves, "loads": do_loads, "rewrites": do_rewrites, "collect": do_collect,
+         "collect-round": do_collect_round, "row": do_row}[o.cmd](o)
     except kit.KitError as e:
         print("make-kvm: %s" % e, file=sys.stderr)
         return 2

@@ -39,6 +39,8 @@ export interface CheckOptions {
   limits?: Partial<DecodeLimits>;
   /** How the result names the stream (default: its path, else `stream`). */
   name?: string;
+  /** Given the stream as decoded (with the subsections of every device), e.g. to plan a rewrite of it. */
+  onDecoded?: (s: DecodedStream) => void;
 }
 
 /** The verdict on one device section (today: each `cpu` section). */
@@ -113,7 +115,7 @@ export async function checkStream(source: StreamInput | DecodedStream, destinati
   const loader = options.loader ?? 'legacy';
   let s: DecodedStream;
   try {
-    s = isDecoded(source) ? source : await decodeStream(source, { limits: options.limits });
+    s = isDecoded(source) ? source : await decodeStream(source, { limits: options.limits, deviceSubsections: !!options.onDecoded });
   } catch (e) {
     // No QEMU gets past a negative count either; say what each would do with it.
     if (e instanceof StreamFormatError && typeof e.data.negativeCount === 'number') {
@@ -121,6 +123,7 @@ export async function checkStream(source: StreamInput | DecodedStream, destinati
     }
     throw e;
   }
+  options.onDecoded?.(s);
   return checkDecoded(name, s, dest, { ...options, loader });
 }
 

@@ -8,7 +8,7 @@ import { availableParallelism } from 'node:os';
 import { checkStream, type CheckResult } from '../check/check.js';
 import { failureOf, type BatchResult } from '../report/batch.js';
 import type { Destination } from '../destination/load.js';
-import type { DecodeLimits } from '../stream/decode.js';
+import type { DecodeLimits, DecodedStream } from '../stream/decode.js';
 import type { Policy } from '../policy/index.js';
 import type { Accel } from '../regs/index.js';
 
@@ -22,8 +22,8 @@ export interface CheckJob {
 }
 
 /** Decodes and checks one stream (a negative cpreg count is a verdict, not an error). */
-export function checkOne(stream: string, job: CheckJob): Promise<CheckResult> {
-  return checkStream(stream, job.dest, { loader: job.loader, accel: job.accel, policies: job.policies, limits: job.limits });
+export function checkOne(stream: string, job: CheckJob & { onDecoded?: (s: DecodedStream) => void }): Promise<CheckResult> {
+  return checkStream(stream, job.dest, { loader: job.loader, accel: job.accel, policies: job.policies, limits: job.limits, onDecoded: job.onDecoded });
 }
 
 /** Messages between the pool and its workers. */

@@ -5,6 +5,7 @@
  */
 import { open, readFile } from 'node:fs/promises';
 import { decodeStream, type DecodeLimits } from '../stream/decode.js';
+import type { Vmdesc } from '../stream/vmdesc.js';
 import { MAGIC } from '../stream/constants.js';
 import { destinationFromList, KNOWN_CPU_SUBSECTIONS, parseRegisterList, unionSubsections, type DestinationModel, type QemuGeneration } from '../match/index.js';
 import { destinationFromProfile, generationOfStream, streamSubsections } from './profile.js';
@@ -18,6 +19,8 @@ export interface Destination {
   path: string;
   model: DestinationModel;
   generation: QemuGeneration | null;
+  /** A destination stream's vmdesc: what each of its devices sent (null for a profile or a list, or a stream without one). */
+  vmdesc?: Vmdesc | null;
 }
 
 /** Options of {@link loadDestination}. */
@@ -75,7 +78,7 @@ export async function loadDestination(input: string | Uint8Array, options: Desti
       pageSize: 1 << (s.configuration?.pageBits ?? 10),
     };
     if (s.configuration) model.machineType = s.configuration.machine;
-    return { path, model, generation };
+    return { path, model, generation, vmdesc: s.vmdesc?.json ?? null };
   }
   const text = bytes ? Buffer.from(bytes).toString('utf8') : (await readFile(path)).toString('utf8');
   if (/^\s*\{/.test(text)) {

@@ -2,6 +2,7 @@
 import { anomalyToJson, type AnomalyJson } from '../match/index.js';
 import type { Accel } from '../regs/index.js';
 import type { CheckResult } from '../check/check.js';
+import type { Suggestion } from '../rewrite/suggest.js';
 import { PLAIN, table, type RenderOptions } from './format.js';
 
 /** Version of the `check --json` shape (schemas/check.schema.json). */
@@ -32,11 +33,16 @@ export interface CheckReport {
   /** Where the destination QEMU would crash instead of refusing, and other cautions. */
   warnings: string[];
   notes: string[];
+  /**
+   * After a REJECT of a single stream: the `vmstate rewrite` command the matcher predicts would
+   * load (`argv`, `predictedVerdict`), or why none can (`argv` null); null after an ACCEPT.
+   */
+  suggestion?: Suggestion | null;
 }
 
-/** The JSON document of a check. */
-export function checkReport(r: CheckResult): CheckReport {
-  return {
+/** The JSON document of a check (with the next step, when one was worked out). */
+export function checkReport(r: CheckResult, suggestion?: Suggestion | null): CheckReport {
+  const doc: CheckReport = {
     schema: CHECK_SCHEMA,
     stream: r.stream,
     destination: r.destination,
@@ -52,6 +58,22 @@ export function checkReport(r: CheckResult): CheckReport {
     warnings: r.warnings,
     notes: r.notes,
   };
+  if (suggestion !== undefined) doc.suggestion = suggestion;
+  return doc;
+}
+
+/** A command line as one shell-quoted string. */
+export function shellLine(argv: readonly string[]): string {
+  return argv.map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`)).join(' ');
+}
+
+/** The next step in words: the command and what it means for the guest, or why no rewrite can. */
+export function renderSuggestion(sg: Suggestion, o: RenderOptions = {}): string {
+  const st = o.style ?? PLAIN;
+  if (!sg.argv) return `next step: ${sg.reason}`;
+  const out = [`next step: ${st.bold(shellLine(sg.argv))}`, `  predicted: ${st.ok('ACCEPT')} (${sg.reason})`];
+  for (const e of sg.effects) out.push(`  for the guest: ${e}`);
+  return out.join('\n');
 }
 
 /** Options of {@link renderCheck}. */

@@ -13,6 +13,7 @@ import { assertNotInput, resolveOutputTarget } from '../wire/output-target.js';
 import { changeBetween, type FileState } from '../wire/file-state.js';
 import { ioError, UsageError } from '../errors.js';
 import { checkCpuEdit } from '../cpu/edit-check.js';
+import { findVmdescDevice } from '../stream/vmdesc.js';
 
 /** What {@link rewriteFile}'s `beforeCommit` is told besides the decoded stream. */
 export interface CommitContext {
@@ -30,12 +31,13 @@ export type RewriteFileOptions = Omit<DecodeOptions, 'output'> & {
   beforeCommit?: (res: DecodedStream, ctx: CommitContext) => void | Promise<void>;
 };
 
-/** Checks the edits `opts` would make to the cpu sections of `res` (before anything is written). */
+/** Checks the edits `opts` would make to the cpu and device sections of `res` (before anything is written). */
 function checkEdits(res: DecodedStream, opts: RewriteFileOptions): void {
   for (const c of res.cpus) {
-    const edit = opts.editCpu?.(c);
+    const edit = opts.editCpu?.(c, res.vmdesc ? (findVmdescDevice(res.vmdesc.json, 'cpu', c.instance) ?? null) : null);
     if (edit) checkCpuEdit(edit, c.instance, resolveLimits(opts.limits).maxCpregs, opts.unorderedEdits);
   }
+  for (const d of res.deviceSubsections ?? []) opts.editDevice?.(d);
 }
 
 async function stateOf(src: ByteSource): Promise<FileState | null> {
@@ -87,7 +89,7 @@ export async function rewriteFile(input: string, output: string, opts: RewriteFi
     // A stream cannot be taken back: from a file, decide everything before the first byte.
     const early = target.kind === 'stream' && src.size !== undefined && !!before?.regular;
     if (early) {
-      const res = await decodeStream(src, { limits: opts.limits, onProgress: opts.onProgress });
+      const res = await decodeStream(src, { limits: opts.limits, onProgress: opts.onProgress, deviceSubsections: !!opts.editDevice });
       checkEdits(res, opts);
       await opts.beforeCommit?.(res, { written: false });
       await reopen();

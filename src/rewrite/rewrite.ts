@@ -1,40 +1,30 @@
 /**
- * The rewrite job: plan every vCPU's edits, copy the stream with them, and —
- * with a destination — re-check the result before the output is committed.
+ * The rewrite job: plan every section's edits, copy the stream with them, and — with a
+ * destination — re-check the result before the output is committed.
  * @module
  */
 import { decodeStream, type DecodeLimits, type DecodedStream } from '../stream/decode.js';
-import { combinePolicies, type Policy } from '../policy/index.js';
 import type { Accel } from '../regs/index.js';
-import { resolveRegList, splitList } from '../regs/queries.js';
 import type { Destination } from '../destination/load.js';
 import type { CheckResult } from '../check/check.js';
-import { RefusalError } from '../errors.js';
-import { applyPlan, planCpu, type CpuPlan, type PlanOptions } from './plan.js';
+import { RefusalError, UsageError } from '../errors.js';
+import { adoptedClasses, type CpuPlan } from './plan.js';
+import type { DevicePlan } from './plan-devices.js';
 import { rewriteFile } from './rewrite-file.js';
 import { checkRewriteRequest } from './request.js';
+import { StreamPlanner, type EditRequest, type UnmatchedEdit } from './stream-plan.js';
+import type { AdoptClass } from './guest-effects.js';
+import type { Suggestion } from './suggest.js';
+
+export type { UnmatchedEdit } from './stream-plan.js';
 
 /** What to change, and towards which destination (see {@link rewriteStream}). */
-export interface RewriteOptions {
+export interface RewriteOptions extends EditRequest {
   /** Plan and check only; write nothing. */
   dryRun?: boolean;
-  /** Registers to remove from every vCPU: names or hex ids (comma-separated lists allowed). */
-  strip?: string[];
-  /** Policies whose ignorable registers are removed (hidden always, safe-missing unless the destination has it, …). */
-  policies?: Policy[];
   /** The destination (loaded, or a path): re-checks the result before it is written. */
   dest?: Destination | string;
-  /** Remove every register the destination lacks (needs `dest`). */
-  stripUnknown?: boolean;
-  /** Registers (names, hex ids, or `id-regs`) that take the destination's values (needs `dest`). */
-  adopt?: string[];
-  /** Drop `cpu` subsections the destination does not know (needs `dest`). */
-  stripUnknownSubsections?: boolean;
-  /** `cpu` subsections to drop, e.g. `cpu/wfxt-timer`. */
-  stripSubsections?: string[];
-  /** Strip require-value violations instead of refusing, and write even if the destination would still reject. */
-  force?: boolean;
-  /** Refuse (nothing written) when a `strip`, `adopt` or `stripSubsections` name matches nothing in the stream. */
+  /** Refuse (nothing written) when a `strip` or `adopt` register matches nothing in the stream. */
   strictEdits?: boolean;
   /** The destination's load semantics for the re-check (default `legacy`). */
   loader?: string;
@@ -46,14 +36,20 @@ export interface RewriteOptions {
    * file): slower on a large file, for a copy every byte of which was checked.
    */
   fullWalk?: boolean;
+  /**
+   * How the next-step hint of a refused rewrite names things: the input and destination as the
+   * user gave them, and the options that chose the destination's policies (default: the paths).
+   */
+  hint?: { input?: string; dest?: string; policyArgs?: string[] };
 }
 
-/** A named edit that found nothing to act on: no vCPU has the register or subsection. */
-export interface UnmatchedEdit {
-  /** `--strip`, `--adopt-dest-values` or `--strip-subsection`. */
-  option: string;
-  /** The name or id as given. */
-  value: string;
+/** A class of guest-visible values the rewrite took from the destination. */
+export interface AdoptedClass {
+  class: AdoptClass;
+  /** Registers of that class changed (counted once across vCPUs). */
+  registers: number;
+  /** What the guest was told that changes. */
+  meaning: string;
 }
 
 /** What a rewrite did (or, with `dryRun`, would do). */
@@ -63,20 +59,27 @@ export interface RewriteResult {
   dryRun: boolean;
   /** Whether the output was written. */
   written: boolean;
-  /** Per vCPU: registers removed, values changed, subsections dropped, refusals. */
+  /** Per vCPU: registers removed, values changed, registers put in, subsections dropped, refusals. */
   cpus: Omit<CpuPlan, 'edit'>[];
+  /** Device sections other than `cpu` whose subsections were dropped (or refused). */
+  devices: DevicePlan[];
+  /** The classes of guest-visible values taken from the destination. */
+  adopted: AdoptedClass[];
   /** The destination's predicted verdict on the result (with `dest`). */
   check: CheckResult | null;
   /** Named edits that matched nothing in the stream (each also a warning). */
   unmatched: UnmatchedEdit[];
+  /** For a rewrite refused because the destination would still reject it: what to do instead. */
+  suggestion?: Suggestion | null;
 }
 
 /**
  * Copies the stream at `input` to `output` (`-` = standard output; a file appears only
  * complete) with the edits `options` ask for, so that the destination loads it: registers
- * stripped by name or by policy, destination values adopted, subsections dropped. With a
- * destination the result is re-checked first, and a result it would still reject is refused.
- * Every byte not edited is copied unchanged; the vmdesc is patched to match.
+ * stripped by name or by policy, destination values adopted, the destination's constants put
+ * in, subsections of any device dropped. With a destination the result is re-checked first,
+ * and a result it would still reject is refused. Every byte not edited is copied unchanged; the
+ * vmdesc is patched to match.
  *
  * @example
  * ```ts
@@ -90,96 +93,111 @@ export interface RewriteResult {
  * console.log(r.cpus[0].countBefore, '->', r.cpus[0].countAfter, r.check?.verdict);
  * // prints: 275 -> 257 accept
  * ```
- * @throws RefusalError when a policy is violated, the destination would still reject the result
- * (unless `force`), or with `strictEdits` a named edit matched nothing; its `data.result` is what
- * was planned (nothing written), with the re-check that refused it.
+ * @throws UsageError (exit 2, nothing written) when a `stripSubsections` name matches no
+ * subsection of the stream.
+ * @throws RefusalError when a policy is violated, an edit would lose state the guest uses
+ * (unless `force`), the destination would still reject the result (unless `force`), or with
+ * `strictEdits` a named register matched nothing; its `data.result` is what was planned
+ * (nothing written), with the re-check that refused it.
  */
 export async function rewriteStream(input: string, output: string | undefined, options: RewriteOptions = {}): Promise<RewriteResult> {
   checkRewriteRequest({ ...options, output });
   const dest = typeof options.dest === 'string' ? await (await import('../destination/load.js')).loadDestination(options.dest, { limits: options.limits }) : options.dest;
   const loader = options.loader ?? 'legacy';
   const accel = options.accel ?? dest?.model.accel ?? 'tcg';
-  const adoptList = splitList(options.adopt ?? []);
-  const strip = resolveRegList(options.strip ?? [], accel, '--strip');
-  const adopt = resolveRegList(adoptList.filter((x) => x !== 'id-regs'), accel, '--adopt-dest-values');
-  const opts: PlanOptions = {
-    accel,
-    strip: new Set(strip.flatMap((r) => r.ids)),
-    policies: combinePolicies(options.policies ?? [], accel),
-    stripUnknown: !!options.stripUnknown,
-    adopt: { idRegs: adoptList.includes('id-regs'), ids: new Set(adopt.flatMap((r) => r.ids)) },
-    stripSubsections: new Set(options.stripSubsections ?? []),
-    force: !!options.force,
+  const planner = new StreamPlanner(options, dest, loader, accel);
+  // The check loads only for a rewrite towards a destination.
+  const check = dest ? await import('../check/check.js') : null;
+  const refuseIfRefused = () => {
+    const refusals = planner.refusals();
+    if (refusals.length) throw new RefusalError(`refusing to rewrite: ${refusals[0]}`, { refused: refusals });
   };
-  // Each named edit (a register's ids, or a subsection), until a vCPU shows it something to act on.
-  const pending: (UnmatchedEdit & { ids?: readonly bigint[] })[] = [
-    ...strip.map(({ query, ids }) => ({ option: '--strip', value: query, ids })),
-    ...adopt.map(({ query, ids }) => ({ option: '--adopt-dest-values', value: query, ids })),
-    ...[...opts.stripSubsections].map((value) => ({ option: '--strip-subsection', value })),
-  ];
-  const unmatched = (): UnmatchedEdit[] => pending.map(({ option, value }) => ({ option, value }));
-  // The matcher and the check load only for a rewrite towards a destination.
-  let check: typeof import('../check/check.js') | null = null;
-  if (dest) {
-    const [match, loaded, checkModule] = await Promise.all([import('../match/index.js'), import('../destination/load.js'), import('../check/check.js')]);
-    check = checkModule;
-    opts.destCpu = (i) => match.destinationCpuFor(dest.model, i);
-    if (options.stripUnknownSubsections) opts.knownSubsections = loaded.knownSubsections(dest, match.generationOfLoader(loader)) ?? [];
-  }
-  const plans = new Map<number, CpuPlan>();
-  const plan = (cpu: DecodedStream['cpus'][number]) => {
-    if (pending.length) {
-      const have = new Set(cpu.ids);
-      const found = (e: (typeof pending)[number]) => (e.ids ? e.ids.some((id) => have.has(id)) : cpu.subsections.some((x) => x.name === e.value));
-      for (let k = pending.length - 1; k >= 0; k--) if (found(pending[k]!)) pending.splice(k, 1);
-    }
-    const p = planCpu(cpu, opts);
-    plans.set(cpu.instance, p);
-    if (p.refused.length) {
-      const r = p.refused[0]!;
-      throw new RefusalError(`refusing to rewrite: cpu ${cpu.instance}: ${r.name ?? r.id} ${r.reason} (use --force to strip it anyway)`, { refused: p.refused });
-    }
-    return p.edit;
-  };
-  const recheck = (s: DecodedStream): CheckResult | null => {
-    if (!dest || !check) return null;
-    const after = { ...s, cpus: s.cpus.map((c) => applyPlan(c, plans.get(c.instance)!)) };
-    return check.checkDecoded(output ?? input, after, dest, { loader, accel: options.accel });
-  };
+  const recheck = (s: DecodedStream): CheckResult | null => (dest && check ? check.checkDecoded(output ?? input, planner.after(s), dest, { loader, accel: options.accel }) : null);
   let result: CheckResult | null = null;
+  let suggestion: Suggestion | null | undefined;
   let streamed = false;
-  const done = (written: boolean): RewriteResult => ({
-    input,
-    output: options.dryRun ? null : output!,
-    dryRun: !!options.dryRun,
-    written,
-    cpus: [...plans.values()].map(({ edit: _e, ...rest }) => rest),
-    check: result,
-    unmatched: unmatched(),
-  });
+  const done = (written: boolean): RewriteResult => {
+    const cpus = [...planner.cpus.values()].map(({ edit: _e, ...rest }) => rest);
+    const r: RewriteResult = {
+      input,
+      output: options.dryRun ? null : output!,
+      dryRun: !!options.dryRun,
+      written,
+      cpus,
+      devices: planner.devicePlans(),
+      adopted: adoptedClasses(cpus),
+      check: result,
+      unmatched: planner.unmatched().filter((u) => u.option !== '--strip-subsection'),
+    };
+    if (suggestion !== undefined) r.suggestion = suggestion;
+    return r;
+  };
+  /** Named subsections are checked against the whole stream: one that is nowhere is a mistake in the command. */
+  const subsectionNames = (outcome: string) => {
+    const missing = planner.unmatched().filter((u) => u.option === '--strip-subsection');
+    if (missing.length) {
+      throw new UsageError(`--strip-subsection ${missing.map((m) => m.value).join(', ')}: no section of the stream has this subsection; ${outcome}`, { reason: 'unmatched-subsection', names: missing.map((m) => m.value) });
+    }
+  };
+  const suggestFor = async (s: DecodedStream) => {
+    if (!dest) return;
+    const { suggestRewrite } = await import('./suggest.js');
+    suggestion = suggestRewrite(s, dest, {
+      input: options.hint?.input ?? input,
+      dest: options.hint?.dest ?? dest.path,
+      loader,
+      accel: options.accel,
+      policies: options.policies,
+      policyArgs: options.hint?.policyArgs ?? [],
+      limits: options.limits,
+    });
+  };
   try {
     if (options.dryRun) {
-      const s = await decodeStream(input, { limits: options.limits });
-      for (const c of s.cpus) plan(c);
+      const s = await decodeStream(input, { limits: options.limits, deviceSubsections: true });
+      // Section by section in stream order, as when writing: the first refusal stops the plan.
+      const sections = [
+        ...s.cpus.map((c) => ({ at: c.offset, plan: () => planner.cpu(c, layoutOf(s, c.instance)) })),
+        ...(s.deviceSubsections ?? []).map((d) => ({ at: d.offset, plan: () => planner.device(d) })),
+      ].sort((a, b) => a.at - b.at);
+      for (const x of sections) {
+        x.plan();
+        refuseIfRefused();
+      }
+      subsectionNames('nothing to do');
       result = recheck(s);
+      if (result?.verdict === 'reject') await suggestFor(s);
     } else {
       await rewriteFile(input, output!, {
         limits: options.limits,
         fullWalk: options.fullWalk,
-        editCpu: plan,
-        beforeCommit: (s: DecodedStream, { written }) => {
+        deviceSubsections: true,
+        editCpu: (c, layout) => {
+          const e = planner.cpu(c, layout);
+          refuseIfRefused();
+          return e;
+        },
+        editDevice: (d) => {
+          const e = planner.device(d);
+          refuseIfRefused();
+          return e;
+        },
+        beforeCommit: async (s: DecodedStream, { written }) => {
           streamed = written;
-          result = recheck(s);
           // From a pipe to a stream output the bytes are out before the verdict: say so, still refuse.
           const outcome = written
             ? `it was written to ${output === '-' ? 'standard output' : output} all the same (a stream fed from a pipe cannot be held back): do not load it`
             : 'nothing written';
-          if (options.strictEdits && pending.length) {
-            const what = pending.map((p) => `${p.option} ${p.value}`).join(', ');
+          subsectionNames(outcome);
+          result = recheck(s);
+          const unmatched = planner.unmatched().filter((u) => u.option !== '--strip-subsection');
+          if (options.strictEdits && unmatched.length) {
+            const what = unmatched.map((p) => `${p.option} ${p.value}`).join(', ');
             throw new RefusalError(`refusing to write ${output}: ${what} matched nothing in the stream (--strict-edits); ${outcome}`);
           }
           if (result && result.verdict === 'reject' && !options.force) {
             const fatal = [...result.anomalies, ...result.devices.flatMap((c) => c.anomalies)].filter((a) => a.fatal).length;
+            await suggestFor(s);
             throw new RefusalError(
               `refusing to write ${output}: the destination (loader ${result.loader}) would reject the rewritten stream (${fatal} fatal finding(s)); ${outcome} (--force writes it anyway, and the destination will refuse it)`,
             );
@@ -193,4 +211,8 @@ export async function rewriteStream(input: string, output: string | undefined, o
     throw e;
   }
   return done(!options.dryRun);
+}
+
+function layoutOf(s: DecodedStream, instance: number) {
+  return s.vmdesc?.json.devices.find((d) => d.name === 'cpu' && d.instance_id === instance) ?? null;
 }

@@ -17,14 +17,15 @@
 import type { CommandRecord, Configuration, CpuSection, IterativeSection, RamSummary, SectionRecord, VmdescRecord } from './records.js';
 import { readConfiguration } from './configuration.js';
 import { RamWalker } from './ram.js';
-import { cloneVmdesc, DEFAULT_MAX_VMDESC, dropSubsection, encodeVmdesc, parseVmdesc, patchCpuArrays, vmdescFromTail, vmdescIn, type FoundVmdesc, type Vmdesc, type VmdescDevice } from './vmdesc.js';
+import { DEFAULT_MAX_VMDESC, encodeVmdesc, parseVmdesc, vmdescFromTail, vmdescIn, type FoundVmdesc, type Vmdesc, type VmdescDevice } from './vmdesc.js';
+import { patchedVmdesc } from './vmdesc-patch.js';
 import { walkDeviceAhead } from './device-walk.js';
+import { copyDeviceEdited, type DeviceEdit, type DeviceEditDone, type DeviceSubsection, type DeviceSubsections } from './device-subsections.js';
 import { checkCpuAgainstVmdesc, describedSubsections, pickDevice, scanOpaqueBody } from './devices.js';
 import { RecordWalker, type SectionItem } from './walk.js';
 import { isFullHeaderOf, planTail, ramEndBytes } from './tail.js';
-import { JSON_PAIRS, type JsonObject } from './json-writer.js';
 import { StreamReader } from '../wire/reader.js';
-import { readAhead } from '../wire/lookahead.js';
+import { Need, readAhead } from '../wire/lookahead.js';
 import { BufferSource, DEFAULT_CHUNK, IterableSource, type ByteSource } from '../wire/source.js';
 import type { StreamWriter } from '../wire/writer.js';
 import { isVmstateError, LimitError, StreamFormatError, UnsupportedError, UsageError } from '../errors.js';
@@ -86,11 +87,19 @@ export interface DecodeOptions {
   /** Receives the stream, byte for byte, with edits applied. */
   output?: StreamWriter;
   /**
-   * Called for each cpu section before its bytes are copied; returns edits or null. An edit is
+   * Called for each cpu section (with its vmdesc entry, if any) before its bytes are copied;
+   * returns edits or null. An edit is
    * checked before anything of it is written: 64-bit ids and values, as many of each, ids
    * ascending without repeats (a `BAD_EDIT` UsageError otherwise).
    */
-  editCpu?: (cpu: CpuSection) => CpuEdit | null;
+  editCpu?: (cpu: CpuSection, layout: VmdescDevice | null) => CpuEdit | null;
+  /**
+   * Called for each device section other than `cpu` that the vmdesc lays out, with its
+   * subsections, before its bytes are copied; returns the subsections to remove or null.
+   */
+  editDevice?: (device: DeviceSubsections) => DeviceEdit | null;
+  /** List the subsections of every device section the vmdesc lays out ({@link DecodedStream.deviceSubsections}). */
+  deviceSubsections?: boolean;
   /** Accept edits whose ids are out of order or repeated (for making malformed test streams). */
   unorderedEdits?: boolean;
   /** Keep the decoded state of every device section (for `dump`). */
@@ -144,6 +153,8 @@ export interface DecodedStream {
   warnings: string[];
   /** Cpu instances that were edited (with output). */
   edited: number[];
+  /** With `deviceSubsections`: each device section other than `cpu` the vmdesc lays out, in stream order. */
+  deviceSubsections?: DeviceSubsections[];
   /** What the stream was wrapped in (a libvirt save image), or null for a bare stream. */
   container: KnownContainerInfo | null;
   /** Whether the RAM was walked or skipped (read tail-first), and why. */
@@ -216,6 +227,7 @@ class StreamDecoder {
   private deviceIndex = 0;
   /** What edits changed, by device index, for the vmdesc. */
   private readonly edits = new Map<number, CpuEditDone>();
+  private readonly deviceEdits = new Map<number, DeviceEditDone>();
   private walker!: RecordWalker;
 
   constructor(
@@ -233,6 +245,7 @@ class StreamDecoder {
       cpus: [], vmdesc: null, eofOffset: -1, devices: [], warnings: [], edited: [], container: containerOf(source) ?? null,
       walk: { mode: 'full', reason: opts.fullWalk ? 'a full walk was asked for' : 'the input is not seekable', doubt: false },
     };
+    if (opts.deviceSubsections) this.res.deviceSubsections = [];
   }
 
   async run(): Promise<DecodedStream> {
@@ -398,7 +411,7 @@ class StreamDecoder {
       res.cpus.push(cpu);
       if (dev) checkCpuAgainstVmdesc(cpu, dev, res.warnings);
       if (this.opts.collectState && dev) state = await this.walkState(dev, label);
-      const edit = this.out && this.opts.editCpu ? this.opts.editCpu(cpu) : null;
+      const edit = this.out && this.opts.editCpu ? this.opts.editCpu(cpu, dev) : null;
       if (edit) checkCpuEdit(edit, cpu.instance, this.limits.maxCpregs, this.opts.unorderedEdits);
       const done = edit ? await copyCpuEdited(r, this.out!, cpu, edit) : null;
       if (done) {
@@ -411,14 +424,28 @@ class StreamDecoder {
       let end: number;
       if (dev) {
         const measureOnly = !this.opts.collectState;
-        const w = await readAhead(r, this.limits.maxBuffer, (buf, base) => walkDeviceAhead(dev, buf, 0, base, label, { measureOnly }));
+        const spans = !!(this.opts.deviceSubsections || (this.out && this.opts.editDevice));
+        const w = await readAhead(r, this.limits.maxBuffer, (buf, base): Need | { end: number; state: unknown; subsections?: DeviceSubsection[] } => {
+          const walked = walkDeviceAhead(dev, buf, 0, base, label, { subsections: spans, measureOnly });
+          if (walked instanceof Need) return walked;
+          // Offsets made absolute and bodies copied while the window is at hand.
+          const subsections = walked.subsections?.map((x) => ({ ...x, offset: base + x.offset, content: Buffer.from(buf.subarray(x.offset + 6 + x.name.length, x.offset + x.size)) }));
+          return { end: walked.end, state: walked.state, subsections };
+        });
         end = bodyStart + w.end;
         state = w.state;
+        if (w.subsections) {
+          const found: DeviceSubsections = { index: k, name, instanceId, offset: at, subsections: w.subsections };
+          res.deviceSubsections?.push(found);
+          const edit = this.out && this.opts.editDevice ? this.opts.editDevice(found) : null;
+          const done = edit?.drop.length ? await copyDeviceEdited(r, end, edit) : null;
+          if (done) this.deviceEdits.set(k, done);
+        }
       } else {
         const live = new Set(this.walker.live.keys());
         end = bodyStart + (await readAhead(r, this.limits.maxBuffer, (buf) => scanOpaqueBody(buf, sid, live)));
       }
-      await r.pass(end - bodyStart);
+      await r.pass(end - r.offset);
     }
     if (this.opts.collectState) res.devices.push({ offset: at, sectionId: sid, name, instanceId, version, state });
   }
@@ -439,15 +466,8 @@ class StreamDecoder {
       parsed = parseVmdesc(r.peek(5 + len).subarray(5), at + 5, { maxVmdesc: this.limits.maxVmdesc });
     }
     res.vmdesc = { offset: at, length: len, json: parsed };
-    if (out && this.edits.size) {
-      // Only the edited devices are copied to be patched; the rest is shared with the model.
-      const patched = patchableCopy(parsed, this.edits.keys());
-      for (const [k, e] of this.edits) {
-        const d = patched.devices[k];
-        if (!d) continue;
-        if (e.count !== undefined) patchCpuArrays(d, e.count);
-        for (const s of e.dropped) dropSubsection(d, s);
-      }
+    if (out && (this.edits.size || this.deviceEdits.size)) {
+      const patched = patchedVmdesc(parsed, this.edits, this.deviceEdits);
       // Dropped a piece at a time: a large vmdesc is never held twice.
       for (let left = 5 + len; left > 0; ) {
         const k = Math.min(left, DROP_PIECE);
@@ -463,17 +483,3 @@ class StreamDecoder {
 
 /** How much of a replaced vmdesc is dropped from the reader at a time. */
 const DROP_PIECE = 64 << 10;
-
-/**
- * A copy of `v` whose `devices` entries at `edited` are deep copies (patchable without touching
- * `v`); everything else is shared. The whole vmdesc is deep-copied when its root or device list
- * carries exact pairs (duplicate or integer-like keys), which a shallow copy would lose.
- */
-function patchableCopy(v: Vmdesc, edited: Iterable<number>): Vmdesc {
-  if ((v as unknown as JsonObject)[JSON_PAIRS] || (v.devices as unknown as JsonObject)[JSON_PAIRS]) return cloneVmdesc(v);
-  const devices = v.devices.slice();
-  for (const k of edited) if (devices[k]) devices[k] = cloneVmdesc(devices[k]!);
-  const copy: Vmdesc = Object.assign({}, v);
-  copy.devices = devices;
-  return copy;
-}

@@ -22,11 +22,37 @@ export type DumpValue = string | boolean | DumpValue[] | DumpObject;
 /** An ordered object of the dump (a `Map`, so any key keeps its place). */
 export type DumpObject = Map<string, DumpValue>;
 
+/**
+ * One step from a vmdesc body to what it describes: element `element` of field record `field`
+ * (an index into `fields`; the element counts within that record, 0 for a per-element record),
+ * or subsection `sub` (an index into `subsections`).
+ */
+export type VmdescStep = { field: number; element: number } | { sub: number };
+
+/** A subsection met by a walk, wherever it is nested (in a struct element or a subsection). */
+export interface SubsectionSpan {
+  /** Its VMSD name, e.g. `arm_gicv3_cpu/nmi`. */
+  name: string;
+  version: number;
+  /** Index in `buf` of its 0x05 marker. */
+  offset: number;
+  /** Bytes from the marker to the end of its body (nested subsections included). */
+  size: number;
+  /** From the device's vmdesc entry to this subsection's entry (the last step is a `sub`). */
+  path: VmdescStep[];
+  /** Where it sits, as the analyser names it: `cpu[1]` for an element of struct array `cpu`; `` at the top. */
+  within: string;
+  /** Its description. */
+  body: VmdescBody;
+}
+
 /** Result of walking one body. */
 export interface WalkResult {
   /** Index in `buf` of the first byte after the body (the footer, for a section). */
   end: number;
   state: DumpObject;
+  /** Every subsection met, in stream order (with {@link WalkOptions.subsections}). */
+  subsections?: SubsectionSpan[];
 }
 
 const SUBSECTION = 0x05;
@@ -86,6 +112,8 @@ export interface WalkOptions {
    * empty. A decode that keeps no state walks its device sections so.
    */
   measureOnly?: boolean;
+  /** Also list where every subsection is ({@link WalkResult.subsections}). */
+  subsections?: boolean;
 }
 
 /** A walk that ran out of buffer. */
@@ -96,6 +124,9 @@ class Walker {
   pos: number;
   /** Set when the buffer ended too early: what the walk needs. */
   short: Need | null = null;
+  /** Where the walk is in the vmdesc, and in analyser names (with span collection). */
+  private readonly path: VmdescStep[] = [];
+  private readonly names: string[] = [];
   constructor(
     readonly buf: Buffer,
     start: number,
@@ -104,6 +135,7 @@ class Walker {
     readonly maxDepth: number,
     /** Render values (else only walk over them). */
     readonly values = true,
+    readonly spans: SubsectionSpan[] | null = null,
   ) {
     this.pos = start;
   }
@@ -122,15 +154,31 @@ class Walker {
   body(b: VmdescBody | VmdescDevice, depth: number): DumpObject | Short {
     if (depth > this.maxDepth) throw new StreamFormatError('BAD_VMDESC', `vmdesc nests deeper than ${this.maxDepth}`, this.place());
     const out: DumpObject = new Map();
-    for (const f of b.fields) {
+    const spans = this.spans;
+    for (let k = 0; k < b.fields.length; k++) {
+      const f = b.fields[k]!;
       const n = f.array_len ?? 1;
       for (let i = 0; i < n; i++) {
+        // Struct elements are where nested subsections live: note the way in.
+        const track = spans !== null && f.type === 'struct';
+        if (track) {
+          this.path.push({ field: k, element: i });
+          // Records sharing a name number their elements on (the analyser's list index).
+          let seen = i;
+          for (let q = 0; q < k; q++) if (b.fields[q]!.name === f.name) seen += b.fields[q]!.array_len ?? 1;
+          this.names.push(`${f.name}[${seen}]`);
+        }
         const v = this.element(f, depth);
+        if (track) {
+          this.path.pop();
+          this.names.pop();
+        }
         if (v === SHORT) return SHORT;
         if (this.values) merge(out, f.name, v);
       }
     }
-    for (const sub of b.subsections ?? []) {
+    for (let j = 0; j < (b.subsections ?? []).length; j++) {
+      const sub = b.subsections![j]!;
       const at = this.pos;
       if (!this.has(1)) return SHORT;
       if (this.buf[at] !== SUBSECTION) {
@@ -151,8 +199,14 @@ class Walker {
         throw new StreamFormatError('BAD_SECTION', `subsection '${name}' has version ${version}, the vmdesc says ${sub.version}`, this.place(at), { expected: sub.version, actual: version });
       }
       // Like the analyser: keyed by the name read from the stream.
+      if (spans) this.path.push({ sub: j });
+      // Listed before the ones it holds; its size is known once its body is walked.
+      const span: SubsectionSpan | null = spans ? { name, version, offset: at, size: 0, path: [...this.path], within: this.names.join('.'), body: sub } : null;
+      if (span) spans!.push(span);
       const v = this.body(sub, depth + 1);
+      if (spans) this.path.pop();
       if (v === SHORT) return SHORT;
+      if (span) span.size = this.pos - at;
       if (this.values) out.set(name, v);
     }
     return out;
@@ -236,9 +290,10 @@ function merge(out: DumpObject, name: string, v: DumpValue): void {
  * fixed-size codec with another size, a struct without description).
  */
 export function walkDeviceAhead(dev: VmdescBody | VmdescDevice, buf: Buffer, start: number, base: number, section: string, options: WalkOptions = {}): WalkResult | Need {
-  const w = new Walker(buf, start, base, section, options.maxDepth ?? 64, !options.measureOnly);
+  const w = new Walker(buf, start, base, section, options.maxDepth ?? 64, !options.measureOnly, options.subsections ? [] : null);
   const state = w.body(dev, 0);
-  return state === SHORT ? w.short! : { end: w.pos, state };
+  if (state === SHORT) return w.short!;
+  return w.spans ? { end: w.pos, state, subsections: w.spans } : { end: w.pos, state };
 }
 
 /**

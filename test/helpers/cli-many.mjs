@@ -1,11 +1,14 @@
 // Runs the built CLI's main() on many command lines in one process, for tests that try hundreds
 // of them: node cli-many.mjs <dist/cli/run.js> <cases.json> <results.json>. Each case is an argv
 // array; each result { argv, code, stdout, stderr }, with code "threw" if main() itself threw.
-// Standard input is whatever this process has (the tests give it /dev/null).
+// Standard input is whatever this process has (the tests give it /dev/null). Outputs are cut at
+// 4000 characters unless CLI_MANY_FULL is set.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 
 const [runJs, casesFile, resultsFile] = process.argv.slice(2);
+// Each output is kept to its first 4000 characters, or whole with CLI_MANY_FULL=1 (JSON reports).
+const LIMIT = process.env.CLI_MANY_FULL ? Infinity : 4000;
 const { main } = await import(pathToFileURL(runJs).href);
 const cases = JSON.parse(readFileSync(casesFile, 'utf8'));
 const results = [];
@@ -33,7 +36,7 @@ for (const argv of cases) {
     process.stderr.write = errWrite;
     process.exit = exit;
   }
-  results.push({ argv, code, stdout: stdout.slice(0, 4000), stderr: stderr.slice(0, 4000) });
+  results.push({ argv, code, stdout: stdout.slice(0, LIMIT), stderr: stderr.slice(0, LIMIT) });
 }
 process.exitCode = 0;
 writeFileSync(resultsFile, JSON.stringify(results));

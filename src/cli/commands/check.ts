@@ -5,7 +5,10 @@
 import type { CommandModule } from 'yargs';
 import { listed } from '../command-list.js';
 import { UsageError } from '../../errors.js';
-import { limitsFrom, print, renderOptions, rules, streamOrStdin, withJson, withLimits, type OutputArgs, policiesFromArgs, withPolicies } from './common.js';
+import { limitsFrom, policyArgv, print, renderOptions, rules, streamOrStdin, withJson, withLimits, type OutputArgs, policiesFromArgs, withPolicies } from './common.js';
+import type { DecodedStream } from '../../stream/decode.js';
+import type { CheckResult } from '../../check/check.js';
+import type { Suggestion } from '../../rewrite/suggest.js';
 import { choice, integer, text } from '../options.js';
 import { toJson } from '../../report/format.js';
 import { ACCELS, type Accel } from '../../regs/accel.js';
@@ -59,8 +62,15 @@ export const checkCommand: CommandModule<object, Args> = {
     const dest = await loadDestination(a.dest, { limits });
     const job: CheckJob = { dest, loader: a.loader, accel: a.accel, policies: await policiesFromArgs(a), limits };
     if (streams.length === 1) {
-      const rep = await checkOne(streams[0]!, job);
-      print(a.json ? toJson(checkReport(rep)) : renderCheck(rep, renderOptions(a)));
+      // One stream: a REJECT ends with the next step, planned on the stream as decoded.
+      let decoded: DecodedStream | null = null;
+      const rep = await checkOne(streams[0]!, { ...job, onDecoded: (s) => void (decoded = s) });
+      const suggestion = rep.verdict === 'accept' ? null : await nextStep(a, job, decoded, rep);
+      if (a.json) print(toJson(checkReport(rep, suggestion)));
+      else {
+        const { renderSuggestion } = await import('../../report/check.js');
+        print(renderCheck(rep, renderOptions(a)) + (suggestion && !a.quiet ? '\n' + renderSuggestion(suggestion, renderOptions(a)) : ''));
+      }
       if (rep.verdict === 'reject') process.exitCode = 1;
       return;
     }
@@ -71,3 +81,10 @@ export const checkCommand: CommandModule<object, Args> = {
     if (code) process.exitCode = code;
   },
 };
+
+/** The rewrite to try after a REJECT, or why none can help (the stream could not be decoded whole). */
+async function nextStep(a: Args, job: CheckJob, s: DecodedStream | null, rep: CheckResult): Promise<Suggestion> {
+  if (!s) return { argv: null, predictedVerdict: null, reason: 'no rewrite can make it load: the stream cannot be read past its cpreg count', effects: [] };
+  const { suggestRewrite } = await import('../../rewrite/suggest.js');
+  return suggestRewrite(s, job.dest, { input: a.stream[0]!, dest: a.dest, loader: a.loader, accel: a.accel, policies: job.policies, policyArgs: policyArgv(a), limits: job.limits }, rep);
+}

@@ -66,6 +66,15 @@ export function withPolicies<T>(y: Argv<T>) {
     .option('preset', choices('preset', presetNames(), { describe: 'built-in policy preset; repeatable' }));
 }
 
+/** The {@link withPolicies} options as given, to repeat them in a suggested command. */
+export function policyArgv(a: PolicyArgs): string[] {
+  return [
+    ...(a.policy ?? []).flatMap((x) => ['--policy', x]),
+    ...(a.compat ?? []).flatMap((x) => ['--compat', x]),
+    ...(a.preset ?? []).flatMap((x) => ['--preset', x]),
+  ];
+}
+
 /** The policies named by {@link withPolicies} options. */
 export async function policiesFromArgs(a: PolicyArgs): Promise<Policy[]> {
   if (!a.policy?.length && !a.compat?.length && !a.preset?.length) return [];

@@ -1,7 +1,8 @@
-/** `vmstate rewrite`: copy a stream with edits to its cpu sections (no edits: byte for byte). */
+/** `vmstate rewrite`: copy a stream with edits to its cpu and device sections (no edits: byte for byte). */
 import type { CommandModule } from 'yargs';
 import { listed } from '../command-list.js';
-import { limitsFrom, renderOptions, rules, streamOrStdin, withJson, withLimits, type OutputArgs, policiesFromArgs, withPolicies } from './common.js';
+import { limitsFrom, policyArgv, renderOptions, rules, streamOrStdin, withJson, withLimits, type OutputArgs, policiesFromArgs, withPolicies } from './common.js';
+import { ADOPT_CLASSES } from '../../rewrite/guest-effects.js';
 import { toJson } from '../../report/format.js';
 import { LOADER_CHOICES } from '../../match/loader-names.js';
 import { ACCELS, type Accel } from '../../regs/accel.js';
@@ -19,6 +20,7 @@ interface Args extends OutputArgs {
   dest?: string;
   stripUnknown: boolean;
   adoptDestValues?: string[];
+  addMissing?: string[];
   stripUnknownSubsections: boolean;
   stripSubsection?: string[];
   strictEdits: boolean;
@@ -44,13 +46,14 @@ export const rewriteCommand: CommandModule<object, Args> = {
           .option('strip', nameList('strip', { describe: 'remove these registers (names or hex ids, comma-separated) from every vCPU' }))
           .option('dest', text('dest', { describe: 'destination (stream saved there, profile, or id list): re-checks the result' }))
           .option('strip-unknown', flag({ default: false, describe: 'remove every register the destination does not have (needs --dest)' }))
-          .option('adopt-dest-values', nameList('adopt-dest-values', { describe: "give these registers (or 'id-regs') the destination's values (needs --dest)" }))
-          .option('strip-unknown-subsections', flag({ default: false, describe: 'drop cpu subsections the destination does not know (needs --dest)' }))
-          .option('strip-subsection', texts('strip-subsection', { describe: 'drop this cpu subsection, e.g. cpu/wfxt-timer' }))
-          .option('strict-edits', flag({ default: false, describe: 'refuse (exit 1, nothing written) when a --strip, --adopt-dest-values or --strip-subsection name matches nothing in the stream (without it: a warning)' }))
+          .option('adopt-dest-values', nameList('adopt-dest-values', { describe: `give these registers, or classes of guest-visible values (${ADOPT_CLASSES.join(', ')}), the destination's values (needs --dest)` }))
+          .option('add-missing', nameList('add-missing', { describe: "put in what the destination expects and the stream lacks: 'const' = its constant registers, with its values (needs --dest)" }))
+          .option('strip-unknown-subsections', flag({ default: false, describe: 'drop subsections of any device that the destination does not know or would crash on (needs --dest)' }))
+          .option('strip-subsection', texts('strip-subsection', { describe: 'drop this subsection from every device that has it, e.g. cpu/wfxt-timer, arm_gicv3_cpu/nmi (a name no section has: exit 2)' }))
+          .option('strict-edits', flag({ default: false, describe: 'refuse (exit 1, nothing written) when a --strip or --adopt-dest-values register matches nothing in the stream (without it: a warning)' }))
           .option('dry-run', flag({ default: false, describe: 'show what would change; write nothing' }))
           .option('full-walk', flag({ default: false, describe: 'read and check every byte of the input and write only bytes read (a file is otherwise cloned and only its device state rewritten)' }))
-          .option('force', flag({ default: false, describe: 'strip require-value violations and write even if the destination would still reject' }))
+          .option('force', flag({ default: false, describe: 'also remove state the guest uses (policy violations, features in use, subsections not at their default), and write even if the destination would still reject' }))
           .option('loader', choice('loader', LOADER_CHOICES, { default: 'legacy', describe: 'destination load semantics for the re-check' }))
           .option('accel', choice('accel', ACCELS, { describe: 'accelerator for register names (default: the destination\'s, else tcg)' })),
       ),
@@ -59,12 +62,13 @@ export const rewriteCommand: CommandModule<object, Args> = {
         rules<Args>(async (a) => {
           a.stream = streamOrStdin(a.stream, 'rewrite');
           const { checkRewriteRequest } = await import('../../rewrite/request.js');
-          checkRewriteRequest({ ...a, adopt: a.adoptDestValues });
+          checkRewriteRequest({ ...a, adopt: a.adoptDestValues, stripSubsections: a.stripSubsection });
         }),
       )
       .example('$0 rewrite in.mig -o out.mig', 'byte-identical copy, verified while copying')
       .example('$0 rewrite in.mig -o out.mig --preset kernel-compat-10.1', 'drop VENDOR_HYP_BMAP_2; TCR2_EL1, PIRE0_EL1, PIR_EL1')
       .example('$0 rewrite new.mig -o old.mig --dest saved-on-old.mig --strip-unknown --adopt-dest-values id-regs --strip-unknown-subsections', 'backward migration')
+      .example('$0 rewrite old.mig -o new.mig --dest saved-on-new.mig --add-missing const', 'put in the constants the newer destination expects')
       .example('cat in.mig | $0 rewrite - -o - --strip TCR2_EL1 > out.mig', 'pipe to pipe')
       .example('$0 rewrite guest.save -o fixed.save --preset kernel-compat-10.1', 'a libvirt save image: header and XML kept, stream re-compressed alike') as never,
   handler: async (a) => {
@@ -82,6 +86,7 @@ export const rewriteCommand: CommandModule<object, Args> = {
         dest: a.dest ? await loadDestination(a.dest) : undefined,
         stripUnknown: a.stripUnknown,
         adopt: a.adoptDestValues,
+        addMissing: a.addMissing,
         stripUnknownSubsections: a.stripUnknownSubsections,
         stripSubsections: a.stripSubsection,
         strictEdits: a.strictEdits,
@@ -90,6 +95,7 @@ export const rewriteCommand: CommandModule<object, Args> = {
         loader: a.loader,
         accel: a.accel,
         limits,
+        hint: { input: a.stream, dest: a.dest, policyArgs: policyArgv(a) },
       });
     } catch (e) {
       // Refused: what was planned and the findings that block it, then (from main) why and what to do.
@@ -106,7 +112,7 @@ export const rewriteCommand: CommandModule<object, Args> = {
 
 /** The report (text or JSON) on `to`, and a warning on standard error for each edit that matched nothing. */
 async function printReport(a: Args, rep: RewriteResult, to: NodeJS.WriteStream): Promise<void> {
-  const edits = rep.cpus.some((c) => c.removed.length || c.changed.length || c.droppedSubsections.length || c.refused.length);
+  const edits = rep.devices.length > 0 || rep.cpus.some((c) => c.removed.length || c.changed.length || c.inserted.length || c.missing.length || c.droppedSubsections.length || c.refused.length || c.refusedSubsections.length);
   // --quiet: the exit code says it all (the JSON report is still printed when asked for).
   if (a.json) to.write(toJson((await import('../../report/rewrite.js')).rewriteReport(rep)) + '\n');
   else if (!a.quiet && (edits || rep.check || a.dryRun)) {
@@ -114,12 +120,13 @@ async function printReport(a: Args, rep: RewriteResult, to: NodeJS.WriteStream):
     to.write(renderRewrite(rep, renderOptions(a, to)) + '\n');
   } else if (rep.check && !rep.written && !rep.dryRun && rep.check.verdict === 'reject') {
     // Even quiet, a refusal shows what blocks it.
-    const { renderCheck } = await import('../../report/check.js');
+    const { renderCheck, renderSuggestion } = await import('../../report/check.js');
     to.write(renderCheck(rep.check, { ...renderOptions(a, to), fatalOnly: true }) + '\n');
+    if (rep.suggestion) to.write(renderSuggestion(rep.suggestion, renderOptions(a, to)) + '\n');
   }
   if (a.quiet) return;
   const st = renderOptions(a, process.stderr).style!;
   for (const u of rep.unmatched) {
-    process.stderr.write(`vmstate: ${st.warn(`warning: ${u.option} ${u.value}: ${u.option === '--strip-subsection' ? 'no vCPU has this subsection' : 'no vCPU has this register'}; nothing done for it`)}\n`);
+    process.stderr.write(`vmstate: ${st.warn(`warning: ${u.option} ${u.value}: no vCPU has this register; nothing done for it`)}\n`);
   }
 }
