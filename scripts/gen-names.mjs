@@ -97,6 +97,10 @@ for (const r of qemu) {
   qemuA64Names.add(r.name);
 }
 for (const [key, names] of a64Overrides) names.forEach((n, i) => a64.add(key, n, i));
+// System instructions QEMU migrates as registers (the TLBI nXS of EL2 that `max,secure=on`
+// defines as constants): src/regs/data/arm64-sys-insns.tsv, after every register name.
+const sysInsns = readTsv(join(repoRoot, 'src', 'regs', 'data'), 'arm64-sys-insns.tsv');
+for (const r of sysInsns) a64.add(sysKey(int(r.op0), int(r.op1), int(r.crn), int(r.crm), int(r.op2)), r.name, 30);
 
 // -------------------------------------------------------------------- KVM pseudo-registers
 // Display names drop the KVM_REG_ARM_ / KVM_REG_ARM64_ prefix; the full macro name is an alias.
@@ -184,6 +188,7 @@ const counts = Object.fromEntries(
 const out = `// GENERATED FILE — do not edit. Re-create with \`node scripts/gen-names.mjs\`.
 // Sources (shared data directory, rows excluding the header):
 ${FILES.map((f) => `//   ${f} (${counts[f]} rows)`).join('\n')}
+// and src/regs/data/arm64-sys-insns.tsv (${sysInsns.length} rows).
 // See scripts/gen-names.mjs for how a canonical name is chosen when several share a key.
 
 /** A name row: numeric key, canonical name, then aliases (most preferred first). */

@@ -104,6 +104,8 @@ describe('every device stream decodes like QEMU reads it', () => {
       expect(ins.cpus.map((c) => c.cpregs)).toEqual(d.cpus.map((c) => c.count));
       const regs = regsReport(d.cpus);
       expect(regs.cpus.map((c) => c.registers.length)).toEqual(d.cpus.map((c) => c.count));
+      // Every id is named (the secure-only EL2 TLBI nXS of 10.0 and 11.1 included).
+      expect(regs.cpus.flatMap((c) => c.registers.filter((r) => r.name === null).map((r) => r.id))).toEqual([]);
       const dump = analyserJson(stateReport(d)) + '\n';
       const a = analyser.get(s.file)!;
       if (a.analyser === 'ok') {

@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 // evaluate.mjs — what the tool says about the real-KVM table (samples/truth/kvm-table.json).
 //
-//   node samples/kvm/evaluate.mjs check      run `vmstate check` on every row (loader = the destination's
-//                                            QEMU, as a user would choose it) and write
+//   node samples/kvm/evaluate.mjs check      run `vmstate check` on every row (without --loader: the
+//                                            check infers the destination's QEMU and kernel) and write
 //                                            samples/kvm/check-vs-kvm.json: verdict and "QEMU would print"
 //                                            lines against QEMU's real verdict and stderr
 //   node samples/kvm/evaluate.mjs rewrites   for every row real KVM refused, run the rewrite the tool
@@ -92,7 +92,8 @@ function checkRow(row, extra = []) {
   const src = row.phase === 'rewrites' ? join(cache, (row.round ?? 1) > 1 ? `rewrites${row.round}` : 'rewrites', basename(row.variant.file)) : streamFile(row.source);
   const dest = streamFile(row.destSample);
   const loader = LOADER[row.dest.qemu];
-  const base = ['check', src, '--dest', dest, '--loader', loader, ...extra];
+  // As a user would: no --loader, --accel or --kernel (the check infers them from the destination).
+  const base = ['check', src, '--dest', dest, ...extra];
   const j = run([...base, '--json']);
   let rep = null;
   try {
@@ -117,6 +118,9 @@ function checkRow(row, extra = []) {
       .slice(0, 12),
     accel: rep.accel,
     loaderUsed: rep.loader,
+    loaderInferred: rep.facts?.loader?.name ?? null,
+    loaderExpected: loader,
+    kernelInferred: rep.facts?.kernel?.version ?? null,
   };
 }
 
@@ -138,7 +142,7 @@ if (mode === 'check') {
     process.stderr.write(`${row.result.padEnd(7)} ${String(plainRes.verdict).padEnd(7)} ${plainRes.agrees ? ' ' : 'X'} ${row.id}\n`);
   }
   const p = join(here, 'check-vs-kvm.json');
-  writeFileSync(p + '.part', JSON.stringify({ description: 'vmstate check (loader = the destination QEMU) on every row of samples/truth/kvm-table.json; 11.1 rows also with --preset qemu-11.1-host', rows: out }, null, 1) + '\n');
+  writeFileSync(p + '.part', JSON.stringify({ description: 'vmstate check SRC --dest DEST (no --loader: the destination QEMU and kernel inferred) on every row of samples/truth/kvm-table.json; 11.1 rows also with --preset qemu-11.1-host', rows: out }, null, 1) + '\n');
   renameSync(p + '.part', p);
   const n = out.length;
   const agree = out.filter((r) => r.check.agrees).length;
@@ -383,7 +387,7 @@ async function summary() {
       if (!x.length) continue;
       out.push(`| ${ph} (${x.length}) | ${x.filter((r) => r.check.agrees).length} | ${x.filter((r) => r.check.linesEqual).length} | ${x.filter((r) => r.check.lastLineEqual).length} |`);
     }
-    out.push('', 'Rows where the verdict or the lines differ (loader = the destination QEMU; 11.1 rows also with `--preset qemu-11.1-host`):', '');
+    out.push('', 'Rows where the verdict or the lines differ (`check SRC --dest DEST`, no `--loader`; 11.1 rows also with `--preset qemu-11.1-host`):', '');
     out.push('| row | real | check | check + preset | check\'s fatal findings (first) | QEMU\'s last line | check\'s last line |', '|---|---|---|---|---|---|---|');
     for (const r of cv) {
       if (r.check.agrees && r.check.linesEqual) continue;

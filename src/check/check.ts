@@ -25,14 +25,21 @@ import {
 import { combinePolicies, describeRule, policyStep, type Policy, type PolicySet, type ResolvedRule } from '../policy/index.js';
 import { hex64, inferAccel, regName, type Accel } from '../regs/index.js';
 import { knownSubsections, loadDestination, type Destination } from '../destination/load.js';
+import { destinationFacts, inferLoader, type DestinationFacts } from '../destination/infer.js';
+import { kernelRules, versionText } from '../match/index.js';
 import { StreamFormatError } from '../errors.js';
 
 /** Options of {@link checkStream}. */
 export interface CheckOptions {
-  /** The destination's load semantics: a loader name or alias (default `legacy`, QEMU 7.2 … 10.2). */
+  /**
+   * The destination's load semantics: a loader name or alias (default: inferred from the
+   * destination, see destination/infer.ts; `legacy`, QEMU 7.2 … 10.2, when nothing tells).
+   */
   loader?: string;
   /** The destination's accelerator (default: the destination's, else inferred from the stream). */
   accel?: Accel;
+  /** Under KVM, the destination's kernel release (default: a profile's, else inferred from the destination's list). */
+  kernel?: string;
   /** Policies the destination applies (see `policiesFrom`). */
   policies?: Policy[];
   /** Caps for decoding the stream (and a destination given as a path). */
@@ -53,10 +60,20 @@ export interface DeviceCheck {
   qemuError: string | null;
   /** Every finding, in the order QEMU meets them. */
   anomalies: Anomaly[];
+  /** Under KVM, every line QEMU prints for it in order (also when it loads); else undefined. */
+  qemuLines?: string[];
 }
 
 /** How the destination's load would end. */
 export type LoadOutcome = 'load' | 'refuse' | 'crash';
+
+/** What the check assumed about the destination, and what told it (JSON-ready). */
+export interface CheckFacts {
+  loader: { name: string; from: string; given: boolean };
+  accel: { value: Accel; from: string; given: boolean };
+  /** Under KVM: the kernel whose KVM_SET_ONE_REG rules were applied. */
+  kernel: { version: string; release: string | null; from: string; exact: boolean; evidence: string } | null;
+}
 
 /** Everything a check found. */
 export interface CheckResult {
@@ -66,6 +83,8 @@ export interface CheckResult {
   verdict: 'accept' | 'reject';
   loader: LoaderName;
   accel: Accel;
+  /** The loader, accelerator and kernel the check assumed, and what told each. */
+  facts: CheckFacts;
   /** Names of the policies in effect, built-ins included. */
   policies: string[];
   /** Findings about the stream as a whole (machine type). */
@@ -112,25 +131,35 @@ function isDecoded(x: unknown): x is DecodedStream {
 export async function checkStream(source: StreamInput | DecodedStream, destination: Destination | string, options: CheckOptions = {}): Promise<CheckResult> {
   const dest = typeof destination === 'string' ? await loadDestination(destination, { limits: options.limits }) : destination;
   const name = options.name ?? (typeof source === 'string' ? source : 'stream');
-  const loader = options.loader ?? 'legacy';
   let s: DecodedStream;
   try {
     s = isDecoded(source) ? source : await decodeStream(source, { limits: options.limits, deviceSubsections: !!options.onDecoded });
   } catch (e) {
     // No QEMU gets past a negative count either; say what each would do with it.
     if (e instanceof StreamFormatError && typeof e.data.negativeCount === 'number') {
-      return checkNegativeCount(name, dest, loader, e.data.negativeCount, Number(e.data.instance ?? 0), e.place?.offset ?? -1);
+      const facts = destinationFacts(dest, { loader: options.loader, accel: options.accel, kernel: options.kernel });
+      return checkNegativeCount(name, dest, facts, e.data.negativeCount, Number(e.data.instance ?? 0), e.place?.offset ?? -1);
     }
     throw e;
   }
   options.onDecoded?.(s);
-  return checkDecoded(name, s, dest, { ...options, loader });
+  return checkDecoded(name, s, dest, options);
+}
+
+function factsJson(f: DestinationFacts): CheckFacts {
+  const k = f.kernel;
+  return {
+    loader: { name: f.loader.value, from: f.loader.from, given: f.loader.given },
+    accel: { value: f.accel.value, from: f.accel.from, given: f.accel.given },
+    kernel: k ? { version: versionText(k.version), release: k.release, from: k.from, exact: k.exact, evidence: k.evidence } : null,
+  };
 }
 
 /** {@link checkStream} on a decoded stream (`name` names it in the result). */
 export function checkDecoded(name: string, s: DecodedStream, dest: Destination, opts: CheckOptions): CheckResult {
-  const loader = opts.loader ?? 'legacy';
-  const accel = opts.accel ?? dest.model.accel ?? inferAccel(s.cpus.flatMap((c) => c.ids));
+  const facts = destinationFacts(dest, { loader: opts.loader, accel: opts.accel, kernel: opts.kernel }, s.cpus.flatMap((c) => c.ids));
+  const loader = facts.loader.value;
+  const accel = facts.accel.value;
   const policies = combinePolicies(opts.policies ?? [], accel);
   // QEMU 7.2…10.2 have no policy mechanism: with policies, answer "what if the destination
   // (and the source, which shares the machine type) applied them" by leaving out of the
@@ -142,7 +171,7 @@ export function checkDecoded(name: string, s: DecodedStream, dest: Destination, 
   const match: MatchResult = matchCpregs(
     filtered.map(({ cpu: c }) => ({ instance: c.instance, ids: c.ids, values: c.values, count: c.count })),
     dest.model,
-    { loader, accel, policies: whatIf ? [] : policies, generation },
+    { loader, accel, policies: whatIf ? [] : policies, generation, ...(facts.kernel ? { kernel: kernelRules(facts.kernel.version) } : {}) },
   );
   if (whatIf) {
     match.policies = [...policies.names];
@@ -180,9 +209,15 @@ export function checkDecoded(name: string, s: DecodedStream, dest: Destination, 
     if (crash) {
       qemuError = subFatal!.qemuText;
       crashes.set(v.instance, subFatal!.name!);
-    } else if (!countFailed && subFatal) qemuError = `${subFatal.qemuText}\nerror while loading state for instance 0x${v.instance.toString(16)} of device 'cpu'`;
+    } else if (!countFailed && subFatal) {
+      const own = subFatal.kind === 'unknown-subsection' ? resolveLoader(loader).text.unknownSubsection(v.instance) : null;
+      qemuError = own ?? `${subFatal.qemuText}\nerror while loading state for instance 0x${v.instance.toString(16)} of device 'cpu'`;
+    }
     const ok = v.ok && !subFatal;
-    return { name: 'cpu', instance: v.instance, verdict: ok ? 'accept' : 'reject', qemuError: ok ? null : qemuError, anomalies };
+    const device: DeviceCheck = { name: 'cpu', instance: v.instance, verdict: ok ? 'accept' : 'reject', qemuError: ok ? null : qemuError, anomalies };
+    // Under KVM the vCPU's lines come whole from the load model, when its post_load runs.
+    if (v.qemuLines && !countFailed && !subFatal) device.qemuLines = v.qemuLines;
+    return device;
   });
   const reject = !!machine || devices.some((c) => c.verdict === 'reject');
   const first = devices.find((c) => c.verdict === 'reject');
@@ -198,12 +233,13 @@ export function checkDecoded(name: string, s: DecodedStream, dest: Destination, 
     verdict: reject ? 'reject' : 'accept',
     loader: match.loader,
     accel,
+    facts: factsJson(facts),
     policies: match.policies,
     anomalies: global,
     devices,
     outcome: qemuError === null ? 'load' : crashed ? 'crash' : 'refuse',
     qemuError,
-    qemuLines: qemuLines(global, first, qemuError),
+    qemuLines: qemuLines(global, first, qemuError, devices),
     warnings,
     notes: match.notes,
   };
@@ -214,11 +250,21 @@ export function checkDecoded(name: string, s: DecodedStream, dest: Destination, 
  * the load ends — only the latter when the load stops before the findings are reached (a
  * failed machine type or count check, or a crash on a subsection).
  */
-function qemuLines(global: readonly Anomaly[], first: DeviceCheck | undefined, qemuError: string | null): string[] {
-  if (!qemuError) return [];
+function qemuLines(global: readonly Anomaly[], first: DeviceCheck | undefined, qemuError: string | null, devices: readonly DeviceCheck[] = []): string[] {
+  if (!qemuError) return devices.flatMap((d) => d.qemuLines ?? []);
+  if (global.length === 0 && first?.qemuLines) {
+    // QEMU loads the vCPUs in order: the ones before the refused one printed their lines too.
+    return [...devices.slice(0, devices.indexOf(first)).flatMap((d) => d.qemuLines ?? []), ...first.qemuLines];
+  }
   const stopsEarly =
     global.length > 0 ||
-    first?.anomalies.some((a) => (a.kind === 'count-bound' && a.fatal) || (a.fatal && a.detail?.outcome === 'crash' && a.qemuText === first.qemuError));
+    first?.anomalies.some(
+      (a) =>
+        (a.kind === 'count-bound' && a.fatal) ||
+        (a.fatal && a.detail?.outcome === 'crash' && a.qemuText === first.qemuError) ||
+        // A refused subsection stops the section before post_load: no merge line is printed.
+        (a.fatal && (a.kind === 'unknown-subsection' || a.kind === 'subsection-version')),
+    );
   const lines = stopsEarly ? [] : (first?.anomalies.flatMap((a) => a.qemuText?.split('\n') ?? []) ?? []);
   return [...new Set([...lines, ...qemuError.split('\n')])];
 }
@@ -228,8 +274,8 @@ function qemuLines(global: readonly Anomaly[], first: DeviceCheck | undefined, q
  * `count` (at byte `offset`): QEMU 7.2 … 10.2 refuse it at the count check; QEMU 11.1 sizes an
  * allocation by it and aborts.
  */
-function checkNegativeCount(name: string, dest: Destination, loader: string, count: number, instance: number, offset: number): CheckResult {
-  const spec = resolveLoader(loader);
+function checkNegativeCount(name: string, dest: Destination, facts: DestinationFacts, count: number, instance: number, offset: number): CheckResult {
+  const spec = resolveLoader(facts.loader.value);
   const bound = destinationCpuFor(dest.model, instance)?.ids.length ?? 0;
   const crash = spec.count.kind === 'allocate';
   const qemuText = crash ? spec.text.count(count, null) : spec.text.count(count, bound);
@@ -241,7 +287,7 @@ function checkNegativeCount(name: string, dest: Destination, loader: string, cou
   return {
     stream: name,
     destination: { path: dest.path, origin: dest.model.origin, machineType: dest.model.machineType ?? null },
-    verdict: 'reject', loader: spec.name, accel: dest.model.accel ?? 'tcg', policies: [], anomalies: [],
+    verdict: 'reject', loader: spec.name, accel: facts.accel.value, facts: factsJson(facts), policies: [], anomalies: [],
     devices: [device],
     outcome: crash ? 'crash' : 'refuse',
     qemuError: qemuText,

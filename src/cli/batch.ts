@@ -15,15 +15,16 @@ import type { Accel } from '../regs/index.js';
 /** Everything a check needs besides the stream. */
 export interface CheckJob {
   dest: Destination;
-  loader: string;
+  loader?: string;
   accel?: Accel;
+  kernel?: string;
   policies: Policy[];
   limits: Partial<DecodeLimits>;
 }
 
 /** Decodes and checks one stream (a negative cpreg count is a verdict, not an error). */
 export function checkOne(stream: string, job: CheckJob & { onDecoded?: (s: DecodedStream) => void }): Promise<CheckResult> {
-  return checkStream(stream, job.dest, { loader: job.loader, accel: job.accel, policies: job.policies, limits: job.limits, onDecoded: job.onDecoded });
+  return checkStream(stream, job.dest, { loader: job.loader, accel: job.accel, kernel: job.kernel, policies: job.policies, limits: job.limits, onDecoded: job.onDecoded });
 }
 
 /** Messages between the pool and its workers. */

@@ -8,7 +8,7 @@ import { decodeStream, type DecodeLimits } from '../stream/decode.js';
 import type { Vmdesc } from '../stream/vmdesc.js';
 import { MAGIC } from '../stream/constants.js';
 import { destinationFromList, KNOWN_CPU_SUBSECTIONS, parseRegisterList, unionSubsections, type DestinationModel, type QemuGeneration } from '../match/index.js';
-import { destinationFromProfile, generationOfStream, streamSubsections } from './profile.js';
+import { destinationFromProfile, streamGeneration, streamSubsections, type HostFacts } from './profile.js';
 import { inferAccel } from '../regs/index.js';
 import { ioError, ProfileError } from '../errors.js';
 import { detectContainer, HEAD_SIZE } from '../container/registry.js';
@@ -21,6 +21,10 @@ export interface Destination {
   generation: QemuGeneration | null;
   /** A destination stream's vmdesc: what each of its devices sent (null for a profile or a list, or a stream without one). */
   vmdesc?: Vmdesc | null;
+  /** How {@link generation} was told (printed when it decides the loader). */
+  generationFrom?: string;
+  /** The machine a `vmstate profile --host` profile was made on. */
+  host?: HostFacts;
 }
 
 /** Options of {@link loadDestination}. */
@@ -69,7 +73,7 @@ export async function loadDestination(input: string | Uint8Array, options: Desti
   const first = bytes ? Buffer.from(bytes.buffer, bytes.byteOffset, Math.min(64, bytes.length)) : await head(path, 64);
   if ((first.length >= 4 && first.readUInt32BE(0) === MAGIC) || detectContainer(first.subarray(0, HEAD_SIZE))) {
     const s = await decodeStream(input, { limits: options.limits });
-    const generation = generationOfStream(s);
+    const told = streamGeneration(s);
     const model: DestinationModel = {
       origin: 'stream',
       cpus: s.cpus.map((c) => ({ instance: c.instance, ids: c.ids, values: c.values })),
@@ -78,7 +82,9 @@ export async function loadDestination(input: string | Uint8Array, options: Desti
       pageSize: 1 << (s.configuration?.pageBits ?? 10),
     };
     if (s.configuration) model.machineType = s.configuration.machine;
-    return { path, model, generation, vmdesc: s.vmdesc?.json ?? null };
+    const d: Destination = { path, model, generation: told?.generation ?? null, vmdesc: s.vmdesc?.json ?? null };
+    if (told) d.generationFrom = `the destination stream: ${told.from}`;
+    return d;
   }
   const text = bytes ? Buffer.from(bytes).toString('utf8') : (await readFile(path)).toString('utf8');
   if (/^\s*\{/.test(text)) {
@@ -88,8 +94,11 @@ export async function loadDestination(input: string | Uint8Array, options: Desti
     } catch (e) {
       throw new ProfileError(`${path}: not valid JSON: ${(e as Error).message}`, { source: path });
     }
-    const { model, generation } = destinationFromProfile(json, path);
-    return { path, model, generation };
+    const { model, generation, host } = destinationFromProfile(json, path);
+    const d: Destination = { path, model, generation };
+    if (generation) d.generationFrom = `the profile's generation (${generation})`;
+    if (host) d.host = host;
+    return d;
   }
   return { path, model: destinationFromList(parseRegisterList(text, path)), generation: null };
 }

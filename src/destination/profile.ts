@@ -4,15 +4,34 @@
  *
  * Schema `vmstate/profile/1` (schemas/profile.schema.json):
  * `{ schema, source, machineType, pageSize, accel, generation, subsections: [{name, version}],
- *    cpus: [{ instance, registers: [{ id, value, name }] }] }` — ids and values as `0x` + 16 hex digits.
+ *    cpus: [{ instance, registers: [{ id, value, name }] }], host? }` — ids and values as `0x` +
+ * 16 hex digits; `host` (written by `vmstate profile --host`) records the machine the stream was
+ * saved on: QEMU's version, accelerator, machine type, CPU and kernel release.
  */
 import type { DecodedStream } from '../stream/decode.js';
 import { hex64, inferAccel, regName, type Accel } from '../regs/index.js';
 import type { CpuSubsection, DestinationModel } from '../match/index.js';
 import { ProfileError } from '../errors.js';
 import type { QemuGeneration } from '../match/index.js';
+import { CPREG_COUNT_FIELD } from '../stream/vmdesc.js';
 
 export const PROFILE_SCHEMA = 'vmstate/profile/1';
+
+/** The machine a profile was made on (`vmstate profile --host`). */
+export interface HostFacts {
+  /** QEMU's `--version` first line, e.g. `QEMU emulator version 11.1.3 (Debian 1:11.1.3+ds-1)`. */
+  qemu: string;
+  /** The accelerator QEMU ran with. */
+  accel: Accel;
+  /** The machine type as given (`-M`), e.g. `virt` or `virt-7.2,gic-version=3`. */
+  machine: string;
+  /** The CPU model as given (`-cpu`). */
+  cpu: string;
+  /** `-smp` as given. */
+  smp: number;
+  /** The kernel release (`uname -r`), e.g. `6.12.118+deb13-arm64`. */
+  kernel: string;
+}
 
 /** The profile document. */
 export interface Profile {
@@ -25,13 +44,29 @@ export interface Profile {
   generation: QemuGeneration | null;
   subsections: CpuSubsection[];
   cpus: { instance: number; registers: { id: string; value: string; name: string | null }[] }[];
+  /** The machine it was made on, when made by `vmstate profile --host`. */
+  host?: HostFacts;
 }
 
-/** The generation a saved stream shows: 7.2 vmdescs lack `configuration`; `cpu/fpmr` exists from 11.x. */
-export function generationOfStream(s: DecodedStream): QemuGeneration | null {
+/**
+ * The QEMU generation a saved stream shows, and how: a 7.2 vmdesc has no `configuration`;
+ * from 11.1 the `cpu` section's `cpreg_vmstate_array_len` is a plain `int32` (allocated from,
+ * not checked against the destination's count), where 7.2 … 10.2 describe it as `int32 le`.
+ * Null without a vmdesc.
+ */
+export function streamGeneration(s: DecodedStream): { generation: QemuGeneration; from: string } | null {
   if (!s.vmdesc) return null;
-  if (!('configuration' in s.vmdesc.json)) return '7.2';
-  return s.cpus.some((c) => c.subsections.some((x) => x.name === 'cpu/fpmr')) ? '11.1' : '10.x';
+  if (!('configuration' in s.vmdesc.json)) return { generation: '7.2', from: 'its vmdesc has no configuration section (QEMU 7.2)' };
+  const cpu = s.vmdesc.json.devices.find((d) => d.name === 'cpu');
+  const type = cpu?.fields.find((f) => f.name === CPREG_COUNT_FIELD)?.type;
+  if (type === 'int32') return { generation: '11.1', from: `its cpu section's ${CPREG_COUNT_FIELD} is 'int32', not bounded by 'int32 le' (QEMU 11.1)` };
+  if (s.cpus.some((c) => c.subsections.some((x) => x.name === 'cpu/fpmr'))) return { generation: '11.1', from: 'its cpu section carries cpu/fpmr (QEMU 11.1)' };
+  return { generation: '10.x', from: `its vmdesc has a configuration section and an 'int32 le' ${CPREG_COUNT_FIELD} (QEMU 10.0 … 10.2)` };
+}
+
+/** The generation a saved stream shows (see {@link streamGeneration}). */
+export function generationOfStream(s: DecodedStream): QemuGeneration | null {
+  return streamGeneration(s)?.generation ?? null;
 }
 
 /** Subsections with their versions, as seen in the stream's cpu sections (first occurrence wins). */
@@ -56,9 +91,9 @@ export function streamSubsections(s: DecodedStream): CpuSubsection[] {
  * // prints: vmstate/profile/1 virt-7.2 10.x 0x40200000000f6800 FCSEIDR_S
  * ```
  */
-export function profileOf(s: DecodedStream, options: { source?: string; accel?: Accel } = {}): Profile {
-  const acc = options.accel ?? inferAccel(s.cpus.flatMap((c) => c.ids));
-  return {
+export function profileOf(s: DecodedStream, options: { source?: string; accel?: Accel; host?: HostFacts } = {}): Profile {
+  const acc = options.accel ?? options.host?.accel ?? inferAccel(s.cpus.flatMap((c) => c.ids));
+  const p: Profile = {
     schema: PROFILE_SCHEMA,
     source: options.source ?? 'stream',
     machineType: s.configuration?.machine ?? null,
@@ -71,12 +106,16 @@ export function profileOf(s: DecodedStream, options: { source?: string; accel?: 
       registers: c.ids.map((id, i) => ({ id: hex64(id), value: hex64(c.values[i]!), name: regName(id, acc) })),
     })),
   };
+  if (options.host) p.host = options.host;
+  return p;
 }
 
 const HEX = /^0x[0-9a-f]{1,16}$/i;
 
+const HOST_KEYS = ['qemu', 'accel', 'machine', 'cpu', 'kernel'] as const;
+
 /** Reads a profile document back into a destination model (typed error naming the JSON path on bad input). */
-export function destinationFromProfile(json: unknown, source: string): { model: DestinationModel; generation: QemuGeneration | null } {
+export function destinationFromProfile(json: unknown, source: string): { model: DestinationModel; generation: QemuGeneration | null; host?: HostFacts } {
   const bad = (path: string, why: string): never => {
     throw new ProfileError(`${source}: profile ${path}: ${why}`, { source, path });
   };
@@ -99,5 +138,12 @@ export function destinationFromProfile(json: unknown, source: string): { model: 
   if (p.pageSize) model.pageSize = p.pageSize;
   if (p.accel === 'tcg' || p.accel === 'kvm') model.accel = p.accel;
   if (Array.isArray(p.subsections)) model.subsections = p.subsections;
-  return { model, generation: p.generation ?? null };
+  if (p.generation !== undefined && p.generation !== null && !['7.2', '10.x', '11.1'].includes(p.generation)) bad('generation', 'expected "7.2", "10.x", "11.1" or null');
+  if (p.host === undefined) return { model, generation: p.generation ?? null };
+  const h = p.host as (Partial<Record<(typeof HOST_KEYS)[number], unknown>> & { smp?: unknown }) | null;
+  if (!h || typeof h !== 'object') bad('host', 'expected an object');
+  for (const k of HOST_KEYS) if (typeof h![k] !== 'string') bad(`host.${k}`, 'expected a string');
+  if (!Number.isInteger(h!.smp) || (h!.smp as number) < 1) bad('host.smp', 'expected a positive integer');
+  if (h!.accel !== 'tcg' && h!.accel !== 'kvm') bad('host.accel', 'expected "tcg" or "kvm"');
+  return { model, generation: p.generation ?? null, host: h as HostFacts };
 }

@@ -27,6 +27,10 @@ import type { PolicyKind } from '../policy/index.js';
  *   nothing to load into (then QEMU aborts: `detail.outcome` is `crash`).
  * - `subsection-version`: a subsection version newer than the destination's.
  * - `machine-type`: the machine type check of the configuration item fails.
+ * - `kvm-refused`: under KVM, a register write of the destination's list that the kernel
+ *   refuses (KVM_SET_ONE_REG: EINVAL for a value, ENOENT for a register whose feature the ID
+ *   values in force hide); `detail` holds `errno`, the value's `class` and where the value came
+ *   from (`valueFrom`: the stream, or the destination's own value written back).
  */
 export type AnomalyKind =
   | 'count-bound'
@@ -42,7 +46,8 @@ export type AnomalyKind =
   | 'unknown-instance'
   | 'unknown-subsection'
   | 'subsection-version'
-  | 'machine-type';
+  | 'machine-type'
+  | 'kvm-refused';
 
 /** The policy rule an anomaly refers to. */
 export interface PolicyRef {

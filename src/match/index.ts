@@ -31,5 +31,23 @@ export { idListDigest, measuredSlots } from './cpreg-slots.js';
 export type { MeasuredSlots } from './cpreg-slots.js';
 export { matchCpregs, matchCpu, matchResultToJson } from './matcher.js';
 export { prepareContext } from './context.js';
+export {
+  DEFAULT_KERNEL,
+  KERNEL_CHANGES,
+  OBSERVED_KERNELS,
+  atLeast,
+  kernelFromList,
+  kernelFromRelease,
+  kernelRules,
+  parseKernelRelease,
+  versionText,
+} from './kvm-kernel.js';
+export type { KernelSource, KernelVersion, KvmKernel, KvmKernelRules } from './kvm-kernel.js';
+export { KvmPut, psciText } from './kvm-put.js';
+export type { KvmRefusal, KvmValueClass, KvmWrite } from './kvm-put.js';
+export { couldNotSetText, kvmLoad } from './kvm-load.js';
+export type { KvmLoadResult, MergedList } from './kvm-load.js';
+export { idRegisterRefusals, isKvmIdRegister } from './kvm-idregs.js';
+export type { IdFieldRefusal } from './kvm-idregs.js';
 export type { MatchContext } from './context.js';
 export type { CpuVerdict, IncomingCpu, MatchOptions, MatchResult, MatchResultJson } from './matcher.js';

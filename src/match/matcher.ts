@@ -18,6 +18,8 @@ import { UsageError } from '../errors.js';
 import type { LoaderName, LoaderSpec } from './loaders.js';
 import { CpuMerge } from './merge.js';
 import type { QemuGeneration } from './generations.js';
+import { DEFAULT_KERNEL, kernelRules, type KvmKernelRules } from './kvm-kernel.js';
+import { kvmLoad } from './kvm-load.js';
 
 /** One incoming vCPU: the cpreg arrays of one `cpu` section. */
 export interface IncomingCpu {
@@ -49,6 +51,11 @@ export interface MatchOptions {
    * `qemu-11.1` → 11.1, `legacy` → null).
    */
   generation?: QemuGeneration | null;
+  /**
+   * Under KVM: the rules of the destination's kernel for KVM_SET_ONE_REG (./kvm-kernel.ts).
+   * Default: those of the newest kernel observed (7.2).
+   */
+  kernel?: KvmKernelRules;
 }
 
 /** The outcome for one vCPU. */
@@ -60,8 +67,13 @@ export interface CpuVerdict {
   qemuRejects: boolean;
   /** How QEMU's failed load ends (count check or post-load), or null when it would load. */
   qemuError: string | null;
-  /** Every anomaly, in the order QEMU meets them: count check, merge, read-back. */
+  /** Every anomaly, in the order QEMU meets them: count check, merge, read-back (KVM: the register writes). */
   anomalies: Anomaly[];
+  /**
+   * Under KVM, every line QEMU prints for this vCPU in order, the closing ones included (also
+   * when it loads: QEMU 11.1's warnings); undefined under TCG.
+   */
+  qemuLines?: string[];
   stats: {
     incoming: number;
     destination: number;
@@ -89,7 +101,7 @@ export interface MatchResult {
  * @throws UsageError (unknown loader, policy problems, unusable destination or incoming lists)
  */
 export function matchCpu(incoming: IncomingCpu, destination: DestinationCpu, opts: MatchOptions): CpuVerdict {
-  return matchWith(prepareContext(opts.loader, opts.accel, opts.policies, opts.generation), incoming, destination);
+  return matchWith(prepareContext(opts.loader, opts.accel, opts.policies, opts.generation), incoming, destination, opts.kernel);
 }
 
 /**
@@ -106,7 +118,7 @@ export function matchCpregs(
   const ctx = prepareContext(opts.loader, opts.accel, opts.policies, opts.generation);
   const cpus = incoming.map((inc) => {
     const dest = destinationCpuFor(destination, inc.instance);
-    return dest ? matchWith(ctx, inc, dest) : unknownInstance(inc);
+    return dest ? matchWith(ctx, inc, dest, opts.kernel) : unknownInstance(inc);
   });
   return {
     loader: ctx.spec.name,
@@ -118,22 +130,39 @@ export function matchCpregs(
   };
 }
 
-function matchWith(ctx: MatchContext, incoming: IncomingCpu, destination: DestinationCpu): CpuVerdict {
+function matchWith(ctx: MatchContext, incoming: IncomingCpu, destination: DestinationCpu, kernel?: KvmKernelRules): CpuVerdict {
   const { instance, ids, values } = incoming;
   if (values.length !== ids.length) {
     throw new UsageError(`incoming cpu ${instance}: ${ids.length} ids but ${values.length} values`, { instance });
   }
   const dest = normaliseDestinationCpu(destination);
   const count = incoming.count ?? ids.length;
-  const { anomalies, matched, countFailed } = new CpuMerge(ctx, { instance, ids, values, count, dest }).run();
+  const merged = new CpuMerge(ctx, { instance, ids, values, count, dest }).run();
+  const { anomalies, matched, countFailed } = merged;
 
-  const fatal = anomalies.filter((a) => a.fatal);
-  const qemuFatal = fatal.filter((a) => a.policy?.kind !== 'require-value');
+  let fatal = anomalies.filter((a) => a.fatal);
+  let qemuFatal = fatal.filter((a) => a.policy?.kind !== 'require-value');
   let qemuError: string | null = null;
+  let qemuLines: string[] | undefined;
   if (countFailed) {
     const line = anomalies.find((a) => a.kind === 'count-bound')!.qemuText!;
     const tail = ctx.spec.text.failure(instance, 'count');
     qemuError = tail ? `${line}\n${tail}` : line;
+  } else if (ctx.accel === 'kvm') {
+    // The kernel takes every write of the destination's list: the load ends in ./kvm-load.ts.
+    const kvm = kvmLoad(
+      { ids: dest.ids, own: dest.values, taken: merged.taken, failed: qemuFatal.length > 0, stoppedAt: merged.stoppedAt, lines: merged.lines },
+      ctx.generation ?? '10.x',
+      kernel ?? kernelRules(DEFAULT_KERNEL),
+      instance,
+      ctx.accel,
+    );
+    anomalies.push(...kvm.anomalies);
+    fatal = anomalies.filter((a) => a.fatal);
+    qemuFatal = fatal.filter((a) => a.policy?.kind !== 'require-value');
+    qemuError = kvm.ending;
+    qemuLines = kvm.lines;
+    ctx.notes.push(...kvm.notes.filter((n) => !ctx.notes.includes(n)));
   } else if (qemuFatal.length) {
     qemuError = ctx.spec.text.failure(instance, 'post-load');
   }
@@ -143,6 +172,7 @@ function matchWith(ctx: MatchContext, incoming: IncomingCpu, destination: Destin
     qemuRejects: qemuFatal.length > 0,
     qemuError,
     anomalies,
+    ...(qemuLines ? { qemuLines } : {}),
     stats: {
       incoming: ids.length,
       destination: dest.ids.length,

@@ -33,6 +33,12 @@ export interface MergeOutput {
   matched: number;
   /** The count check failed (QEMU stops before the merge). */
   countFailed: boolean;
+  /** The values the merge took from the stream, by destination id. */
+  taken: Map<bigint, bigint>;
+  /** The first incoming id QEMU fails on inside its merge loop (QEMU ≤ 10.2 stops there), or null. */
+  stoppedAt: bigint | null;
+  /** Lines QEMU prints during the merge, in order. */
+  lines: string[];
 }
 
 /** Binary search in an ascending id list. */
@@ -80,6 +86,9 @@ export class CpuMerge {
   private lastOnlyFailed = false;
   /** The destination's measured value slots (QEMU 11.1), looked up on the first missing register. */
   private slots: MeasuredSlots | null | undefined;
+  private readonly taken = new Map<bigint, bigint>();
+  private stoppedAt: bigint | null = null;
+  private readonly lines: string[] = [];
 
   constructor(
     private readonly ctx: MatchContext,
@@ -94,7 +103,7 @@ export class CpuMerge {
     const matched = this.merge();
     this.applyFailFlag();
     this.out.push(...this.readBack);
-    return { anomalies: this.out, matched, countFailed };
+    return { anomalies: this.out, matched, countFailed, taken: this.taken, stoppedAt: this.stoppedAt, lines: this.lines };
   }
 
   private anomaly(kind: AnomalyKind, fatal: boolean, id: bigint, message: string, qemuText: string | null): Anomaly {
@@ -119,11 +128,6 @@ export class CpuMerge {
   private kindOf(id: bigint): RawWriteKind {
     if (this.input.dest.constant?.has(id) === true) return 'const';
     return rawWriteKind(id, this.ctx.generation);
-  }
-
-  /** Under KVM: the kernel takes the write; an ID register (or a declared constant) must match. */
-  private isKvmConst(id: bigint): boolean {
-    return this.input.dest.constant?.has(id) === true || isIdRegister(id);
   }
 
   /** The value slot of destination register `i` before the load (TCG). */
@@ -189,6 +193,7 @@ export class CpuMerge {
       // Same id: the incoming value goes into this slot.
       if (id > this.highest) this.highest = id;
       matched++;
+      this.taken.set(lid, this.input.values[v]!);
       if (dest.values) this.compareValue(i, v);
       i++;
       v++;
@@ -204,26 +209,22 @@ export class CpuMerge {
   /**
    * The incoming value must read back after TCG's raw write: a constant register (ARM_CP_CONST,
    * or a write-ignored one) only as the destination's own value, a 32-bit AArch32 register only
-   * below 2^32. Under KVM an ID register must equal the destination's.
+   * below 2^32. Under KVM the kernel takes the write instead: ./kvm-load.ts judges it after the
+   * merge.
    */
   private compareValue(i: number, v: number): void {
+    if (this.ctx.accel === 'kvm') return;
     const { dest, values, ids } = this.input;
     const dv = dest.values![i];
     const value = values[v]!;
     if (dv === undefined || dv === null || dv === value) return;
     const id = ids[v]!;
-    let message: string;
-    if (this.ctx.accel === 'kvm') {
-      if (!this.isKvmConst(id)) return;
-      message = `constant register: incoming ${hex64(value)}, destination ${hex64(dv)}`;
-    } else {
-      const kind = this.kindOf(id);
-      if (readsBack(id, value, kind, dv) !== false) return;
-      message =
-        kind === 'const' || kind === 'ignore'
-          ? `constant register: incoming ${hex64(value)}, destination ${hex64(dv)}`
-          : `32-bit register: incoming ${hex64(value)} does not fit, it reads back truncated`;
-    }
+    const kind = this.kindOf(id);
+    if (readsBack(id, value, kind, dv) !== false) return;
+    const message =
+      kind === 'const' || kind === 'ignore'
+        ? `constant register: incoming ${hex64(value)}, destination ${hex64(dv)}`
+        : `32-bit register: incoming ${hex64(value)} does not fit, it reads back truncated`;
     const a: Anomaly = {
       ...this.anomaly('value-mismatch', true, id, message, this.withFailure(null)),
       index: v,
@@ -231,7 +232,6 @@ export class CpuMerge {
       expected: dv,
     };
     if (isIdRegister(id)) a.fields = idRegisterFields(id, value, dv);
-    if (this.ctx.accel === 'kvm') a.note = 'KVM_SET_ONE_REG refuses values an ID register cannot take on this host';
     this.readBack.push(a);
   }
 
@@ -291,6 +291,8 @@ export class CpuMerge {
     }
     const kind = structural ?? (d.violated ? 'policy-violation' : 'unexpected');
     const line = spec.text.unexpected(id, accel, this.kUnexpected++);
+    if (line) this.lines.push(line);
+    if (!tail && this.stoppedAt === null) this.stoppedAt = id;
     const a: Anomaly = { ...this.anomaly(kind, true, id, message, this.withFailure(line)), ...extra };
     if (d.violated) a.policy = policyRef(d.violated);
     else if (d.unhonoured) {
@@ -307,6 +309,7 @@ export class CpuMerge {
     const id = dest.ids[i]!;
     const tol = missingTolerance(this.ctx, set.get(id));
     const line = tol ? null : spec.text.missing(id, accel, this.kMissing++);
+    if (line) this.lines.push(line);
 
     let note: string | undefined;
     if (accel === 'tcg') {

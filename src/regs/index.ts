@@ -53,3 +53,5 @@ export { regName, regNames, regAliases, regLabel, lookupRegs, inferAccel } from 
 export { ACCELS, type Accel } from './accel.js';
 export { isIdRegister, idRegisterFields } from './id-regs.js';
 export type { FieldDiff } from './id-regs.js';
+export { ID_REGISTER_FIELDS } from './fields.generated.js';
+export type { FieldKind, FieldRow } from './fields.generated.js';

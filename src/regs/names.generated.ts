@@ -4,6 +4,7 @@
 //   aarch32-cpregs.tsv (557 rows)
 //   kvm-pseudo-regs.tsv (153 rows)
 //   qemu-cpreg-names.tsv (1775 rows)
+// and src/regs/data/arm64-sys-insns.tsv (66 rows).
 // See scripts/gen-names.mjs for how a canonical name is chosen when several share a key.
 
 /** A name row: numeric key, canonical name, then aliases (most preferred first). */
@@ -137,6 +138,39 @@ export const AARCH64_SYSREG_NAMES: readonly NameRow[] = [
   [0x643c, "TLBI_ALLE1"],
   [0x643d, "TLBI_VALE2"],
   [0x643e, "TLBI_VMALLS12E1"],
+  [0x6481, "TLBI_IPAS2E1ISNXS"],
+  [0x6482, "TLBI_RIPAS2E1ISNXS"],
+  [0x6485, "TLBI_IPAS2LE1ISNXS"],
+  [0x6486, "TLBI_RIPAS2LE1ISNXS"],
+  [0x6488, "TLBI_ALLE2OSNXS"],
+  [0x6489, "TLBI_VAE2OSNXS"],
+  [0x648c, "TLBI_ALLE1OSNXS"],
+  [0x648d, "TLBI_VALE2OSNXS"],
+  [0x648e, "TLBI_VMALLS12E1OSNXS"],
+  [0x6491, "TLBI_RVAE2ISNXS"],
+  [0x6495, "TLBI_RVALE2ISNXS"],
+  [0x6498, "TLBI_ALLE2ISNXS"],
+  [0x6499, "TLBI_VAE2ISNXS"],
+  [0x649c, "TLBI_ALLE1ISNXS"],
+  [0x649d, "TLBI_VALE2ISNXS"],
+  [0x649e, "TLBI_VMALLS12E1ISNXS"],
+  [0x64a0, "TLBI_IPAS2E1OSNXS"],
+  [0x64a1, "TLBI_IPAS2E1NXS"],
+  [0x64a2, "TLBI_RIPAS2E1NXS"],
+  [0x64a3, "TLBI_RIPAS2E1OSNXS"],
+  [0x64a4, "TLBI_IPAS2LE1OSNXS"],
+  [0x64a5, "TLBI_IPAS2LE1NXS"],
+  [0x64a6, "TLBI_RIPAS2LE1NXS"],
+  [0x64a7, "TLBI_RIPAS2LE1OSNXS"],
+  [0x64a9, "TLBI_RVAE2OSNXS"],
+  [0x64ad, "TLBI_RVALE2OSNXS"],
+  [0x64b1, "TLBI_RVAE2NXS"],
+  [0x64b5, "TLBI_RVALE2NXS"],
+  [0x64b8, "TLBI_ALLE2NXS"],
+  [0x64b9, "TLBI_VAE2NXS"],
+  [0x64bc, "TLBI_ALLE1NXS"],
+  [0x64bd, "TLBI_VALE2NXS"],
+  [0x64be, "TLBI_VMALLS12E1NXS"],
   [0x73c0, "AT_S1E3R"],
   [0x73c1, "AT_S1E3W"],
   [0x73ca, "AT_S1E3A"],

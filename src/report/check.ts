@@ -1,7 +1,7 @@
 /** The `check` report: its JSON document (`check --json`) and its text rendering. */
 import { anomalyToJson, type AnomalyJson } from '../match/index.js';
 import type { Accel } from '../regs/index.js';
-import type { CheckResult } from '../check/check.js';
+import type { CheckFacts, CheckResult } from '../check/check.js';
 import type { Suggestion } from '../rewrite/suggest.js';
 import { PLAIN, table, type RenderOptions } from './format.js';
 
@@ -24,12 +24,16 @@ export interface CheckReport {
   verdict: 'accept' | 'reject';
   loader: string;
   accel: Accel;
+  /** The loader, accelerator and (KVM) kernel assumed for the destination, and what told each. */
+  facts: CheckFacts;
   policies: string[];
   /** Anomalies not about one vCPU (machine type). */
   anomalies: AnomalyJson[];
   cpus: CpuCheck[];
   /** What the destination QEMU would print when it refuses the stream (its first failure). */
   qemuError: string | null;
+  /** Every line the destination QEMU would print, in order (under KVM also when it loads). */
+  qemuLines: string[];
   /** Where the destination QEMU would crash instead of refusing, and other cautions. */
   warnings: string[];
   notes: string[];
@@ -49,12 +53,14 @@ export function checkReport(r: CheckResult, suggestion?: Suggestion | null): Che
     verdict: r.verdict,
     loader: r.loader,
     accel: r.accel,
+    facts: r.facts,
     policies: r.policies,
     anomalies: r.anomalies.map(anomalyToJson),
     cpus: r.devices
       .filter((d) => d.name === 'cpu')
       .map((d) => ({ instance: d.instance, verdict: d.verdict, qemuError: d.qemuError, anomalies: d.anomalies.map(anomalyToJson) })),
     qemuError: r.qemuError,
+    qemuLines: r.qemuLines,
     warnings: r.warnings,
     notes: r.notes,
   };
@@ -82,12 +88,22 @@ export interface CheckRenderOptions extends RenderOptions {
   fatalOnly?: boolean;
 }
 
+/** What was inferred about the destination (what the command line gave is not repeated). */
+function factLines(f: CheckFacts, st: NonNullable<CheckRenderOptions['style']>): string[] {
+  const lines: string[] = [];
+  if (!f.loader.given) lines.push(`  loader ${f.loader.name}: ${f.loader.from}`);
+  if (!f.accel.given) lines.push(`  accelerator ${f.accel.value}: ${f.accel.from}`);
+  if (f.kernel && f.kernel.from !== 'option') lines.push(`  kernel ${f.kernel.release ?? f.kernel.version}: ${f.kernel.exact ? f.kernel.evidence : `${f.kernel.evidence}`}`);
+  return lines.length ? [st.dim('destination (inferred):'), ...lines.map((l) => st.dim(l))] : [];
+}
+
 /** Human rendering of a check. */
 export function renderCheck(r: CheckResult, o: CheckRenderOptions = {}): string {
   const st = o.style ?? PLAIN;
   const out: string[] = [];
   const verdict = r.verdict === 'accept' ? st.ok(st.bold('ACCEPT')) : st.bad(st.bold('REJECT'));
   out.push(`${verdict}: ${r.stream} → ${r.destination.path} (loader ${r.loader}, ${r.accel}${r.policies.length ? `, policies ${r.policies.join(', ')}` : ''})`);
+  if (!o.quiet && !o.fatalOnly && r.facts) out.push(...factLines(r.facts, st));
   for (const a of r.anomalies) if (a.fatal || !o.fatalOnly) out.push(`  ${a.fatal ? st.bad('fatal') : 'note '}  ${a.kind}: ${a.message}`);
   for (const c of r.devices) {
     if (o.fatalOnly && c.verdict === 'accept') continue;

@@ -26,10 +26,12 @@ export interface RewriteOptions extends EditRequest {
   dest?: Destination | string;
   /** Refuse (nothing written) when a `strip` or `adopt` register matches nothing in the stream. */
   strictEdits?: boolean;
-  /** The destination's load semantics for the re-check (default `legacy`). */
+  /** The destination's load semantics for the re-check (default: inferred from the destination, else `legacy`). */
   loader?: string;
   /** Accelerator for register names (default: the destination's, else `tcg`). */
   accel?: Accel;
+  /** Under KVM, the destination's kernel release for the re-check (default: inferred from the destination). */
+  kernel?: string;
   limits?: Partial<DecodeLimits>;
   /**
    * Read and check every byte of the input, and write only bytes read (no clone of the input
@@ -103,7 +105,8 @@ export interface RewriteResult {
 export async function rewriteStream(input: string, output: string | undefined, options: RewriteOptions = {}): Promise<RewriteResult> {
   checkRewriteRequest({ ...options, output });
   const dest = typeof options.dest === 'string' ? await (await import('../destination/load.js')).loadDestination(options.dest, { limits: options.limits }) : options.dest;
-  const loader = options.loader ?? 'legacy';
+  // Without --loader, the plan and the re-check infer it from the destination (destination/infer.ts).
+  const loader = options.loader ?? (dest ? (await import('../destination/infer.js')).inferLoader(dest).value : 'legacy');
   const accel = options.accel ?? dest?.model.accel ?? 'tcg';
   const planner = new StreamPlanner(options, dest, loader, accel);
   // The check loads only for a rewrite towards a destination.
@@ -112,7 +115,7 @@ export async function rewriteStream(input: string, output: string | undefined, o
     const refusals = planner.refusals();
     if (refusals.length) throw new RefusalError(`refusing to rewrite: ${refusals[0]}`, { refused: refusals });
   };
-  const recheck = (s: DecodedStream): CheckResult | null => (dest && check ? check.checkDecoded(output ?? input, planner.after(s), dest, { loader, accel: options.accel }) : null);
+  const recheck = (s: DecodedStream): CheckResult | null => (dest && check ? check.checkDecoded(output ?? input, planner.after(s), dest, { loader: options.loader, accel: options.accel, kernel: options.kernel }) : null);
   let result: CheckResult | null = null;
   let suggestion: Suggestion | null | undefined;
   let streamed = false;
@@ -145,8 +148,9 @@ export async function rewriteStream(input: string, output: string | undefined, o
     suggestion = suggestRewrite(s, dest, {
       input: options.hint?.input ?? input,
       dest: options.hint?.dest ?? dest.path,
-      loader,
+      loader: options.loader,
       accel: options.accel,
+      kernel: options.kernel,
       policies: options.policies,
       policyArgs: options.hint?.policyArgs ?? [],
       limits: options.limits,

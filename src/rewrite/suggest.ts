@@ -9,6 +9,7 @@
 import { basename, dirname, extname, join } from 'node:path';
 import type { DecodedStream, DecodeLimits } from '../stream/decode.js';
 import type { Destination } from '../destination/load.js';
+import { inferLoader } from '../destination/infer.js';
 import type { Policy } from '../policy/index.js';
 import type { Accel } from '../regs/index.js';
 import { checkDecoded, type CheckResult } from '../check/check.js';
@@ -35,9 +36,12 @@ export interface SuggestContext {
   input: string;
   /** The destination as the user named it. */
   dest: string;
-  loader: string;
+  /** The loader the user gave (`--loader`), if any: else inferred from the destination, and not repeated. */
+  loader?: string;
   /** The accelerator the user gave (`--accel`), if any. */
   accel?: Accel;
+  /** The destination kernel the user gave (`--kernel`), if any. */
+  kernel?: string;
   /** Policies for the rewrite (what `--policy`, `--compat`, `--preset` chose). */
   policies?: Policy[];
   /** The options that chose them, repeated in the command. */
@@ -112,24 +116,28 @@ function effectsOf(p: StreamPlanner): string[] {
  */
 export function suggestRewrite(s: DecodedStream, dest: Destination, ctx: SuggestContext, check?: CheckResult): Suggestion {
   const accel = ctx.accel ?? dest.model.accel ?? 'tcg';
-  const original = check ?? checkDecoded(ctx.input, s, dest, { loader: ctx.loader, accel: ctx.accel, policies: ctx.policies });
+  const given = { loader: ctx.loader, accel: ctx.accel, kernel: ctx.kernel };
+  const loader = inferLoader(dest, ctx.loader).value;
+  const original = check ?? checkDecoded(ctx.input, s, dest, { ...given, policies: ctx.policies });
   const fatal = fatalOf(original);
   const none = (reason: string): Suggestion => ({ argv: null, predictedVerdict: null, reason, effects: [] });
   const blocking = fatal.filter((a) => UNFIXABLE[a.kind]).map((a) => UNFIXABLE[a.kind]!(a));
   if (blocking.length) return none(`no rewrite can make it load: ${[...new Set(blocking)].join('; ')}`);
 
-  const candidates = candidateRequests(s, dest, ctx, accel, fatal);
+  const candidates = candidateRequests(s, dest, ctx, loader, accel, fatal);
   let last: { request: EditRequest; result: CheckResult } | null = null;
   for (const request of candidates) {
-    const p = planStream(s, { ...request, policies: ctx.policies }, dest, ctx.loader, accel);
+    const p = planStream(s, { ...request, policies: ctx.policies }, dest, loader, accel);
     const refusals = p.refusals();
     if (refusals.length) {
       return none(`no rewrite can make it load without losing what the guest uses: ${refusals.slice(0, 3).join('; ')}${refusals.length > 3 ? `; and ${refusals.length - 3} more` : ''}`);
     }
-    const result = checkDecoded(ctx.input, p.after(s), dest, { loader: ctx.loader, accel: ctx.accel });
+    const result = checkDecoded(ctx.input, p.after(s), dest, given);
     if (result.verdict === 'accept') {
-      const argv = ['vmstate', 'rewrite', ctx.input, '-o', ctx.output ?? rewrittenName(ctx.input), '--dest', ctx.dest, '--loader', ctx.loader];
+      const argv = ['vmstate', 'rewrite', ctx.input, '-o', ctx.output ?? rewrittenName(ctx.input), '--dest', ctx.dest];
+      if (ctx.loader) argv.push('--loader', ctx.loader);
       if (ctx.accel) argv.push('--accel', ctx.accel);
+      if (ctx.kernel) argv.push('--kernel', ctx.kernel);
       argv.push(...ctx.policyArgs, ...requestFlags(request));
       return { argv, predictedVerdict: 'accept', reason: reasonFor(request, fatal), effects: effectsOf(p) };
     }
@@ -155,7 +163,7 @@ function reasonFor(r: EditRequest, fatal: readonly Anomaly[]): string {
  * The requests to try, smallest first: the edits the findings call for, then every edit that
  * changes something towards this destination.
  */
-function candidateRequests(s: DecodedStream, dest: Destination, ctx: SuggestContext, accel: Accel, fatal: readonly Anomaly[]): EditRequest[] {
+function candidateRequests(s: DecodedStream, dest: Destination, ctx: SuggestContext, loader: string, accel: Accel, fatal: readonly Anomaly[]): EditRequest[] {
   const min: EditRequest = {};
   const destIds = new Set(dest.model.cpus.flatMap((c) => c.ids));
   const onBoth = (id: bigint) => destIds.has(id) && s.cpus.some((c) => c.ids.includes(id));
@@ -173,7 +181,7 @@ function candidateRequests(s: DecodedStream, dest: Destination, ctx: SuggestCont
     }
   }
   // Device sections: what the destination's QEMU does not send is dropped when the flag is given.
-  const probe = planStream(s, { stripUnknownSubsections: true, addMissing: ['const'], policies: ctx.policies }, dest, ctx.loader, accel);
+  const probe = planStream(s, { stripUnknownSubsections: true, addMissing: ['const'], policies: ctx.policies }, dest, loader, accel);
   if ([...probe.cpus.values()].some((c) => c.droppedSubsections.length || c.refusedSubsections.length) || probe.devicePlans().length) min.stripUnknownSubsections = true;
   const inserts = [...probe.cpus.values()].some((c) => c.inserted.length);
   if (min.addMissing && !inserts) delete min.addMissing;

@@ -102,9 +102,12 @@ describe('value read-back on TCG', () => {
     expect(v.anomalies[0]!.message).toMatch(/32-bit/);
   });
 
-  it('under KVM an ID register that differs still counts (the kernel decides)', () => {
-    const v = matchCpu(with_({ [MIDR.toString()]: 0x412fc0f0n }), dest, { loader: 'legacy', accel: 'kvm' });
-    expect(kinds(v)).toEqual(['value-mismatch']);
+  it('under KVM there is no read-back: the kernel decides (MIDR_EL1 is invariant)', () => {
+    const MIDR_EL1 = 0x603000000013c000n;
+    const kvm: DestinationCpu = { instance: 0, ids: [MIDR_EL1, TPIDR_EL0], values: [0x412fc0f1n, 0n] };
+    const v = matchCpu({ instance: 0, ids: kvm.ids, values: [0x412fc0f0n, 5n] }, kvm, { loader: 'legacy', accel: 'kvm' });
+    expect(kinds(v)).toEqual(['kvm-refused']);
+    expect(v.anomalies[0]!.detail).toMatchObject({ errno: 'EINVAL', class: 'implementation-id', valueFrom: 'stream' });
   });
 });
 

@@ -5,7 +5,7 @@
 import type { CommandModule } from 'yargs';
 import { listed } from '../command-list.js';
 import { UsageError } from '../../errors.js';
-import { limitsFrom, policyArgv, print, renderOptions, rules, streamOrStdin, withJson, withLimits, type OutputArgs, policiesFromArgs, withPolicies } from './common.js';
+import { checkKernelOption, limitsFrom, policyArgv, print, renderOptions, rules, streamOrStdin, withJson, withLimits, type OutputArgs, policiesFromArgs, withPolicies } from './common.js';
 import type { DecodedStream } from '../../stream/decode.js';
 import type { CheckResult } from '../../check/check.js';
 import type { Suggestion } from '../../rewrite/suggest.js';
@@ -18,7 +18,8 @@ import { LOADER_CHOICES } from '../../match/loader-names.js';
 interface Args extends OutputArgs {
   stream: string[];
   dest: string;
-  loader: string;
+  loader?: string;
+  kernel?: string;
   accel?: Accel;
   policy?: string[];
   compat?: string[];
@@ -36,13 +37,15 @@ export const checkCommand: CommandModule<object, Args> = {
   builder: (y) =>
     withPolicies(withLimits(withJson(y.positional('stream', { type: 'string', array: true, describe: 'stream files or libvirt save images (- for stdin, the default when it is not a terminal: one stream only)' }))))
       .option('dest', text('dest', { demandOption: true, describe: 'destination: a stream saved there, a `vmstate profile` JSON, or a list of hex ids' }))
-      .option('loader', choice('loader', LOADER_CHOICES, { default: 'legacy', describe: 'destination QEMU load semantics' }))
+      .option('loader', choice('loader', LOADER_CHOICES, { describe: 'destination QEMU load semantics (default: inferred from the destination, printed with the verdict)' }))
+      .option('kernel', text('kernel', { describe: 'under KVM, the destination kernel release, e.g. 6.12 (default: a profile\'s, else inferred from the destination)' }))
       .option('accel', choice('accel', ACCELS, { describe: "destination accelerator (default: inferred from the destination's list)" }))
       .option('jobs', integer('jobs', { min: 1 }, { alias: 'j', describe: 'with several streams: worker threads (default: one per core)' }))
       .check(
         rules<Args>((a) => {
           if (!a.stream?.length) a.stream = [streamOrStdin(undefined, 'check')];
           if (a.stream.length > 1 && a.stream.includes('-')) throw new UsageError('standard input (-) can only be checked alone');
+          checkKernelOption(a.kernel);
         }),
       )
       .example('$0 check src.mig --dest dst.mig', 'would QEMU 7.2…10.2 on the destination load it?')
@@ -60,7 +63,7 @@ export const checkCommand: CommandModule<object, Args> = {
     ]);
     const limits = limitsFrom(a);
     const dest = await loadDestination(a.dest, { limits });
-    const job: CheckJob = { dest, loader: a.loader, accel: a.accel, policies: await policiesFromArgs(a), limits };
+    const job: CheckJob = { dest, loader: a.loader, accel: a.accel, kernel: a.kernel, policies: await policiesFromArgs(a), limits };
     if (streams.length === 1) {
       // One stream: a REJECT ends with the next step, planned on the stream as decoded.
       let decoded: DecodedStream | null = null;
@@ -86,5 +89,5 @@ export const checkCommand: CommandModule<object, Args> = {
 async function nextStep(a: Args, job: CheckJob, s: DecodedStream | null, rep: CheckResult): Promise<Suggestion> {
   if (!s) return { argv: null, predictedVerdict: null, reason: 'no rewrite can make it load: the stream cannot be read past its cpreg count', effects: [] };
   const { suggestRewrite } = await import('../../rewrite/suggest.js');
-  return suggestRewrite(s, job.dest, { input: a.stream[0]!, dest: a.dest, loader: a.loader, accel: a.accel, policies: job.policies, policyArgs: policyArgv(a), limits: job.limits }, rep);
+  return suggestRewrite(s, job.dest, { input: a.stream[0]!, dest: a.dest, loader: a.loader, accel: a.accel, kernel: a.kernel, policies: job.policies, policyArgs: policyArgv(a), limits: job.limits }, rep);
 }

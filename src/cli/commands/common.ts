@@ -9,6 +9,7 @@ import { ioError, UsageError } from '../../errors.js';
 import type { DecodeLimits } from '../../stream/decode.js';
 import { styleFor, type RenderOptions } from '../../report/format.js';
 import { choices, flag, integer, texts } from '../options.js';
+import { parseKernelRelease } from '../../match/kvm-kernel.js';
 
 /** `--json` */
 export function withJson<T>(y: Argv<T>) {
@@ -113,4 +114,11 @@ export function rules<A>(fn: (a: A) => void | Promise<void>): (a: unknown) => tr
     const r = fn(a as A);
     return r instanceof Promise ? r.then(() => true as const) : true;
   };
+}
+
+/** `--kernel`: a release that starts with a version (`6.12`, `6.12.118+deb13-arm64`). */
+export function checkKernelOption(kernel: string | undefined): void {
+  if (kernel !== undefined && parseKernelRelease(kernel) === null) {
+    throw new UsageError(`--kernel: '${kernel}' does not start with a kernel version (e.g. 6.12 or 6.12.118+deb13-arm64)`);
+  }
 }

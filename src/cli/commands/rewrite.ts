@@ -1,7 +1,7 @@
 /** `vmstate rewrite`: copy a stream with edits to its cpu and device sections (no edits: byte for byte). */
 import type { CommandModule } from 'yargs';
 import { listed } from '../command-list.js';
-import { limitsFrom, policyArgv, renderOptions, rules, streamOrStdin, withJson, withLimits, type OutputArgs, policiesFromArgs, withPolicies } from './common.js';
+import { checkKernelOption, limitsFrom, policyArgv, renderOptions, rules, streamOrStdin, withJson, withLimits, type OutputArgs, policiesFromArgs, withPolicies } from './common.js';
 import { ADOPT_CLASSES } from '../../rewrite/guest-effects.js';
 import { toJson } from '../../report/format.js';
 import { LOADER_CHOICES } from '../../match/loader-names.js';
@@ -27,7 +27,8 @@ interface Args extends OutputArgs {
   dryRun: boolean;
   force: boolean;
   fullWalk: boolean;
-  loader: string;
+  loader?: string;
+  kernel?: string;
   accel?: Accel;
   json: boolean;
   maxBuffer?: number;
@@ -54,13 +55,15 @@ export const rewriteCommand: CommandModule<object, Args> = {
           .option('dry-run', flag({ default: false, describe: 'show what would change; write nothing' }))
           .option('full-walk', flag({ default: false, describe: 'read and check every byte of the input and write only bytes read (a file is otherwise cloned and only its device state rewritten)' }))
           .option('force', flag({ default: false, describe: 'also remove state the guest uses (policy violations, features in use, subsections not at their default), and write even if the destination would still reject' }))
-          .option('loader', choice('loader', LOADER_CHOICES, { default: 'legacy', describe: 'destination load semantics for the re-check' }))
+          .option('loader', choice('loader', LOADER_CHOICES, { describe: 'destination load semantics for the re-check (default: inferred from the destination)' }))
+          .option('kernel', text('kernel', { describe: 'under KVM, the destination kernel release for the re-check (default: inferred)' }))
           .option('accel', choice('accel', ACCELS, { describe: 'accelerator for register names (default: the destination\'s, else tcg)' })),
       ),
     ))
       .check(
         rules<Args>(async (a) => {
           a.stream = streamOrStdin(a.stream, 'rewrite');
+          checkKernelOption(a.kernel);
           const { checkRewriteRequest } = await import('../../rewrite/request.js');
           checkRewriteRequest({ ...a, adopt: a.adoptDestValues, stripSubsections: a.stripSubsection });
         }),
@@ -94,6 +97,7 @@ export const rewriteCommand: CommandModule<object, Args> = {
         fullWalk: a.fullWalk,
         loader: a.loader,
         accel: a.accel,
+        kernel: a.kernel,
         limits,
         hint: { input: a.stream, dest: a.dest, policyArgs: policyArgv(a) },
       });
