@@ -45,6 +45,8 @@ Running guests, devices, file: migration (both sub-commands unless noted):
   --file         migrate through `file:PATH` instead of `exec:cat`: save runs
                  `migrate {"uri": "file:..."}`, load starts QEMU with
                  `-incoming defer` and runs `migrate-incoming {"uri": "file:..."}`
+  --offset N     (load, with --file) the stream starts N bytes into the file
+                 (`file:PATH,offset=N`), e.g. after a libvirt save image's header
   --capability NAME
                  (repeatable) migrate-set-capabilities NAME=true before the
                  migration (e.g. mapped-ram, multifd); a load must use the same
@@ -402,7 +404,10 @@ def do_load(opts, extra):
             if qmp is None:
                 raise HarnessError("QEMU exited (rc=%s) before QMP was reachable" % q.proc.returncode)
             set_migration_options(qmp, opts)
-            qmp.cmd("migrate-incoming", {"uri": "file:%s" % inpath})
+            uri = "file:%s" % inpath
+            if opts.offset:
+                uri += ",offset=%d" % opts.offset
+            qmp.cmd("migrate-incoming", {"uri": uri})
         while True:
             rc = q.proc.poll()
             if rc is not None:
@@ -515,6 +520,7 @@ def main(argv):
                            help="copy the guest's serial console output to FILE")
         else:
             s.add_argument("-i", "--input", required=True)
+            s.add_argument("--offset", type=int, default=0, help="with --file: the stream starts N bytes into the file")
             s.add_argument("--json", action="store_true")
     opts = p.parse_args(argv)
     if opts.chroot and not os.path.isdir(opts.chroot):

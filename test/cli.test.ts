@@ -64,11 +64,15 @@ describe('inspect', () => {
     expect(text.stdout).toMatch(/cpu\s+0\s+22\s+/);
   });
 
-  it('sees SWITCHOVER_START in a QEMU 10.0 stream with its own machine type', () => {
+  it('sees SWITCHOVER_START in a QEMU 10.0 stream with its own machine type (walking the RAM: it is sent between RAM items)', () => {
     const s = samples.find((x) => x.name === 'qemu-10.0/virt-10.0_max')!;
-    const j = JSON.parse(vmstate(['inspect', s.path, '--json']).stdout);
+    const j = JSON.parse(vmstate(['inspect', s.path, '--json', '--ram']).stdout);
     expect(j.machine).toBe('virt-10.0');
-    expect(j.commands.map((c: { name: string }) => c.name)).toEqual(['SWITCHOVER_START']);
+    expect(j.commands.map((c: { name: string; offset: number }) => [c.name, c.offset])).toEqual([['SWITCHOVER_START', 467610]]);
+    // Read tail-first, the span that holds it is not read.
+    const t = JSON.parse(vmstate(['inspect', s.path, '--json']).stdout);
+    expect(t.commands).toEqual([]);
+    expect(t.walk.mode === 'tail-first' && t.walk.from <= 467610 && 467610 < t.walk.to).toBe(true);
   });
 });
 

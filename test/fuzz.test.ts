@@ -8,8 +8,8 @@
  * configuration, RAM records and block list, section headers and footers, the
  * cpu cpreg count and arrays, the vmdesc length and JSON, …).
  *
- * Per run 6,000 cases, each decoded as a file and as a pipe (one in eight also
- * rewritten to a file), from fixed seeds — 0x5eed0001, 0x5eed0002 and
+ * Per run 6,000 cases, each decoded as a file (walked whole, and tail-first) and
+ * as a pipe (one in eight also rewritten to a file), from fixed seeds — 0x5eed0001, 0x5eed0002 and
  * 0x5eed0003 with 1,000 cases each, 0x5eed0004 with 3,000 — so that a commit
  * always runs the same cases.
  *
@@ -23,7 +23,9 @@
  * of src/errors.ts, with the code its class stands for) naming an offset within
  * [0, input length] and a non-empty section (the message ends with both);
  * TRUNCATED names the end of the input; a certainly invalid input fails and a
- * certainly valid one decodes; file and pipe agree; no decode runs longer than
+ * certainly valid one decodes; file (walked whole) and pipe agree; the tail-first
+ * decode agrees with them, or succeeds where the whole walk fails in the RAM it
+ * did not read (at or after where it jumped from); no decode runs longer than
  * 10 s (a timer per decode, plus a watchdog thread that ends the run, naming
  * the case, if a loop never yields for 30 s); resident memory stays bounded over the batch; after an error the
  * unmodified stream still decodes to the same cpreg lists; a failed rewrite
@@ -212,11 +214,11 @@ const TAXONOMY = new Map<Function, (code: string) => boolean>([
 ]);
 
 /** Problems with one outcome (empty when it meets every requirement). */
-function checkOutcome(o: Outcome, m: Mutation, mode: string, small = false): string[] {
+function checkOutcome(o: Outcome, m: Mutation, mode: string, small = false, full?: Outcome): string[] {
   const bad: string[] = [];
   const len = m.data.length;
   if (o.ok) {
-    if (m.invalid === true) bad.push(`${mode}: decoded an input that must fail`);
+    if (m.invalid === true && !(full && unreadFailure(o, full))) bad.push(`${mode}: decoded an input that must fail`);
     return bad;
   }
   const e = o.error;
@@ -242,6 +244,26 @@ function checkOutcome(o: Outcome, m: Mutation, mode: string, small = false): str
   // A valid stream cut short is reported as such, where it ends (under the default caps).
   if (m.kind === 'truncate' && !small && e.code !== 'TRUNCATED') bad.push(`${mode}: a cut stream gives ${e.code}, not TRUNCATED: ${e.message}`);
   return bad;
+}
+
+/**
+ * Whether a tail-first decode `o` succeeded where the whole walk `full` failed in the RAM the
+ * tail-first one stepped over unread: at or after the place it jumped from.
+ */
+function unreadFailure(o: Outcome, full: Outcome): boolean {
+  if (!o.ok || full.ok || o.res.walk.mode !== 'tail-first') return false;
+  const p = full.error instanceof VmstateError ? full.error.place : undefined;
+  return p !== undefined && p.offset >= o.res.walk.from;
+}
+
+/** Problems of a tail-first decode (or a cloned rewrite) `o` against the whole walk `full` of the same bytes. */
+function tailAgreement(o: Outcome, full: Outcome, what: string): string[] {
+  if (o.ok && full.ok) return sameLists(o.res, full.res) ? [] : [`${what} and the whole walk decode different cpreg lists`];
+  if (!o.ok && !full.ok) {
+    const [a, b] = [o.error as VmstateError, full.error as VmstateError];
+    return a.code === b.code ? [] : [`${what} and the whole walk disagree: ${describeError(o)} / ${describeError(full)}`];
+  }
+  return unreadFailure(o, full) ? [] : [`${what} and the whole walk disagree: ${describeError(o)} / ${describeError(full)}`];
 }
 
 function describeError(o: Outcome): string {
@@ -272,9 +294,11 @@ async function runCase(seed: number, index: number, stats: BatchStats): Promise<
   // One case in ten runs under small caps (which a pipe meets sooner than a file: it holds the device state).
   const small = r.chance(0.1);
   const limits = small ? { maxBuffer: r.pick([4096, 40_000, 70_000]), maxCpregs: r.pick([0, 100, 400]), maxVmdesc: r.pick([100, 20_000]) } : undefined;
-  const file = await outcome(decodeStream(new BufferSource(m.data, chunks, true), { collectState, limits }), 'file decode');
+  const file = await outcome(decodeStream(new BufferSource(m.data, chunks, true), { collectState, limits, fullWalk: true }), 'file decode');
   const pipe = await outcome(decodeStream(new BufferSource(m.data, chunks, false), { collectState, limits }), 'pipe decode');
-  const bad = [...checkOutcome(file, m, 'file', small), ...checkOutcome(pipe, m, 'pipe', small)];
+  const tail = await outcome(decodeStream(new BufferSource(m.data, chunks, true), { collectState, limits }), 'tail-first decode');
+  const bad = [...checkOutcome(file, m, 'file', small), ...checkOutcome(pipe, m, 'pipe', small), ...checkOutcome(tail, m, 'tail-first', small, file)];
+  if (!small) bad.push(...tailAgreement(tail, file, 'tail-first'));
   // The same bytes decode the same way however they arrive (caps apply to different amounts in
   // the two modes: a file reads at most maxVmdesc bytes of its tail, a pipe holds the device state).
   if (small) {
@@ -286,7 +310,7 @@ async function runCase(seed: number, index: number, stats: BatchStats): Promise<
   }
   stats.cases++;
   stats.kinds.set(m.kind, (stats.kinds.get(m.kind) ?? 0) + 1);
-  for (const o of [file, pipe]) {
+  for (const o of [file, pipe, tail]) {
     const code = o.ok ? 'ok' : o.error instanceof VmstateError ? o.error.code : 'FOREIGN';
     stats.codes.set(code, (stats.codes.get(code) ?? 0) + 1);
   }
@@ -303,10 +327,13 @@ async function runCase(seed: number, index: number, stats: BatchStats): Promise<
     const output = join(dir, `out-${hex(seed)}-${index}.mig`);
     writeFileSync(input, m.data);
     // The random edit keeps the input's order, which a mutation may have broken: allowed here.
-    const rw = await outcome(rewriteFile(input, output, { editCpu: randomEdit(r), unorderedEdits: true, limits }), 'rewrite');
-    bad.push(...checkOutcome(rw, m, 'rewrite', small));
-    // A rewrite decodes like a plain file decode (the state walk of `collectState` checks more).
-    if (!collectState && rw.ok !== file.ok) bad.push(`rewrite ${describeError(rw)} but file decode ${describeError(file)}`);
+    // Every other rewrite walks the whole input; the rest clone it, reading it tail-first.
+    const fullWalk = index % 16 === 0;
+    const rw = await outcome(rewriteFile(input, output, { editCpu: randomEdit(r), unorderedEdits: true, limits, fullWalk }), 'rewrite');
+    bad.push(...checkOutcome(rw, m, 'rewrite', small, file));
+    // A rewrite decodes like a plain file decode of its kind (the state walk of `collectState` checks more).
+    const like = fullWalk ? file : tail;
+    if (!collectState && rw.ok !== like.ok) bad.push(`rewrite${fullWalk ? ' --full-walk' : ''} ${describeError(rw)} but file decode ${describeError(like)}`);
     const left = readdirSync(dir).filter((f) => f !== `in-${hex(seed)}-${index}.mig`);
     if (rw.ok) {
       if (!left.includes(`out-${hex(seed)}-${index}.mig`) || left.length !== 1) bad.push(`rewrite succeeded but left ${JSON.stringify(left)}`);

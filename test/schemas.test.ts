@@ -19,8 +19,8 @@ const S111 = join(SAMPLES_DIR, 'qemu-11.1', 'virt-11.1_max.mig');
 const A57 = join(SAMPLES_DIR, 'qemu-7.2', 'virt-7.2_cortex-a57.mig');
 
 type Validate = ((d: unknown) => boolean) & { errors?: unknown };
-/** Schema versions above 1 (check/2: device sections, QEMU's lines, the verdict `depends`). */
-const VERSION: Record<string, number> = { check: 2 };
+/** Schema versions above 1 (check/2: device sections, QEMU's lines, the verdict `depends`; inspect/2: how the stream was read). */
+const VERSION: Record<string, number> = { check: 2, inspect: 2 };
 const validators = new Map<string, Validate>();
 let ajv: InstanceType<typeof Ajv2020>;
 const dir = mkdtempSync(join(tmpdir(), 'vmstate-schemas-'));
@@ -50,11 +50,13 @@ function valid(schema: string, args: string[], codes = [0]): unknown {
 describe('schemas', () => {
   it('all compile in strict mode, each with a versioned $id and a draft 2020-12 $schema', () => {
     const names = readdirSync(SCHEMAS).filter((x) => x.endsWith('.schema.json')).map((f) => f.replace('.schema.json', '')).sort();
-    expect(names).toEqual(['check', 'diff', 'dump', 'inspect', 'lookup', 'policy', 'profile', 'regs', 'rewrite']);
+    expect(names).toEqual(['check', 'diff', 'dump', 'inspect', 'lookup', 'policy', 'profile', 'regs', 'rewrite', 'verify']);
+    // inspect is at version 2: read tail-first, its RAM record counts may be null.
     for (const n of names) {
       const s = JSON.parse(readFileSync(join(SCHEMAS, `${n}.schema.json`), 'utf8'));
       expect(s.$schema).toBe('https://json-schema.org/draft/2020-12/schema');
       expect(s.$id).toBe(`urn:vmstate:schema:${n}:${VERSION[n] ?? 1}`);
+      if (s.properties?.schema?.const) expect(s.properties.schema.const).toBe(`vmstate/${n}/${VERSION[n] ?? 1}`);
       expect(typeof validators.get(n)).toBe('function');
     }
   });
@@ -74,8 +76,11 @@ describe('schemas', () => {
 });
 
 describe('real outputs validate', () => {
-  it('inspect (bare streams of every QEMU version, and a libvirt image)', () => {
-    for (const s of [S72, S100, S111]) valid('inspect', ['inspect', s, '--json']);
+  it('inspect (bare streams of every QEMU version, tail-first and with --ram, and a libvirt image)', () => {
+    for (const s of [S72, S100, S111]) {
+      valid('inspect', ['inspect', s, '--json']);
+      valid('inspect', ['inspect', s, '--json', '--ram']);
+    }
     const img = join(dir, 'guest.save');
     writeFileSync(img, libvirtImage(readFileSync(A57), { format: 'gzip' }));
     const d = valid('inspect', ['inspect', img, '--json']) as { container: { domain: { name: string } } };
@@ -112,6 +117,14 @@ describe('real outputs validate', () => {
   it('rewrite: dry run with a destination, and a real rewrite', () => {
     valid('rewrite', ['rewrite', S100, '--dry-run', '--dest', S72, '--strip-unknown', '--adopt-dest-values', 'id-regs', '--strip-unknown-subsections', '--json'], [0, 1]);
     valid('rewrite', ['rewrite', S72, '-o', join(dir, 'out.mig'), '--strip', 'PAR', '--json']);
+  });
+
+  it('verify: intact, and a truncated stream (exit 2)', () => {
+    valid('verify', ['verify', S111, '--json']);
+    const cut = join(dir, 'cut.mig');
+    writeFileSync(cut, readFileSync(S72).subarray(0, 300000));
+    const d = valid('verify', ['verify', cut, '--json'], [2]) as { intact: boolean; failure: { code: string; offset: number } };
+    expect(d).toMatchObject({ intact: false, failure: { code: 'TRUNCATED', offset: 300000 } });
   });
 
   it('dump: state and --desc (loose: analyser-shaped)', () => {

@@ -3,7 +3,7 @@
 import { hideBin } from 'yargs/helpers';
 import { main } from './run.js';
 import { installSignalHandlers } from './signals.js';
-import { allowBlockingReads } from '../wire/source.js';
+import { allowBlockingReads } from '../wire/blocking.js';
 import { guardStdout } from './stdout.js';
 
 installSignalHandlers();

@@ -104,10 +104,14 @@ export class ProgressBar {
 
 /**
  * An observer that draws a progress line for each input opened, when `enabled()` says so
- * at that moment (standard error a terminal, no `--quiet`).
+ * at that moment (standard error a terminal, no `--quiet`), and writes what is noted about how
+ * an input was read to `notes` (when enabled, terminal or not).
  */
-export function progressObserver(target: ProgressTarget, enabled: () => boolean, o: ProgressOptions = {}): InputObserver {
+export function progressObserver(target: ProgressTarget, enabled: () => boolean, o: ProgressOptions = {}, notes?: (message: string) => void): InputObserver {
   return {
+    noted(message) {
+      if (enabled()) notes?.(message);
+    },
     opened(path, total) {
       if (!enabled() || !target.isTTY) return null;
       const bar = new ProgressBar(target, path === '-' ? 'stdin' : basename(path), total, o);

@@ -9,29 +9,47 @@
  */
 import yargs, { type Argv, type CommandModule } from 'yargs';
 import { isVmstateError, UsageError } from '../errors.js';
-import { inspectCommand } from './commands/inspect.js';
-import { regsCommand } from './commands/regs.js';
-import { dumpCommand } from './commands/dump.js';
-import { rewriteCommand } from './commands/rewrite.js';
-import { diffCommand } from './commands/diff.js';
-import { profileCommand } from './commands/profile.js';
-import { checkCommand } from './commands/check.js';
+import { COMMANDS, type CommandInfo } from './command-list.js';
 import { VERSION } from '../version.js';
 import { withInputObserver } from '../container/observer.js';
 import { progressObserver } from './progress.js';
-import { styleFor } from '../report/format.js';
 import { checkCommandLine, positionalsOf, unknownCommand, usageHint, type DeclaredOptions } from './usage.js';
 
-/** Every command module, registered in this order. */
-export const commands: CommandModule<object, never>[] = [
-  inspectCommand as CommandModule<object, never>,
-  regsCommand as CommandModule<object, never>,
-  dumpCommand as CommandModule<object, never>,
-  diffCommand as CommandModule<object, never>,
-  profileCommand as CommandModule<object, never>,
-  checkCommand as CommandModule<object, never>,
-  rewriteCommand as CommandModule<object, never>,
-];
+/**
+ * The command a command line runs: the first word that names one (before `--`). Only on/off
+ * switches (`--quiet`, `--color`) may come before it, so no option's value is taken for it.
+ */
+function running(argv: readonly string[]): CommandInfo | undefined {
+  const end = argv.includes('--') ? argv.indexOf('--') : argv.length;
+  for (const t of argv.slice(0, end)) {
+    const c = COMMANDS.find((x) => x.name === t);
+    if (c) return c;
+  }
+  return undefined;
+}
+
+/**
+ * Every command module, for yargs: the one the command line runs loaded whole, the others
+ * listed by name and description only (their modules are not loaded: start-up). A listed-only
+ * command is never run: it would have been the one loaded.
+ */
+async function commandModules(argv: readonly string[]): Promise<CommandModule<object, never>[]> {
+  const run = running(argv);
+  return Promise.all(
+    COMMANDS.map(async (c) =>
+      c === run
+        ? c.load()
+        : ({
+            command: c.command,
+            describe: c.describe,
+            builder: (y: Argv) => y,
+            handler: () => {
+              throw new Error(`command ${c.name} was run without its module`);
+            },
+          } as unknown as CommandModule<object, never>),
+    ),
+  );
+}
 
 const STDIO = '\u0000stdio';
 
@@ -84,10 +102,15 @@ export interface GlobalArgs {
 /** Runs the CLI on `argv`; resolves to the exit code. */
 export async function main(argv: string[]): Promise<number> {
   let globals: GlobalArgs = {};
-  const stderrStyle = () => styleFor({ isTTY: process.stderr.isTTY, env: process.env, flag: globals.color });
+  // Colours for standard error, loaded with the command (start-up: --version and --help need none).
+  let format: typeof import('../report/format.js') | null = running(argv) ? await import('../report/format.js') : null;
+  const stderrStyle = async () => {
+    format ??= await import('../report/format.js');
+    return format.styleFor({ isTTY: process.stderr.isTTY, env: process.env, flag: globals.color });
+  };
   // yargs-parser turns a lone "-" into "" or true; carry it through as a token and restore it.
   const y = yargs(argv.map((a) => (a === '-' ? STDIO : a)));
-  const all = [...commands, completionCommand(y) as CommandModule<object, never>];
+  const all = [...(await commandModules(argv)), completionCommand(y) as CommandModule<object, never>];
   const names = all.map((c) => String(c.command).split(' ')[0]!);
   y.locale('en')
     // Numbers are read by their options (options.ts), as typed.
@@ -122,12 +145,17 @@ export async function main(argv: string[]): Promise<number> {
     });
   for (const c of all) y.command(c);
   skipHelpCache(y);
-  const progress = progressObserver(process.stderr, () => !globals.quiet);
+  const note = (m: string) => {
+    const text = `note: ${m}`;
+    const st = format?.styleFor({ isTTY: process.stderr.isTTY, env: process.env, flag: globals.color });
+    process.stderr.write(`vmstate: ${st ? st.warn(text) : text}\n`);
+  };
+  const progress = progressObserver(process.stderr, () => !globals.quiet, {}, note);
   try {
     await withInputObserver(progress, () => y.parseAsync());
   } catch (e) {
     if (isVmstateError(e)) {
-      process.stderr.write(`vmstate: ${stderrStyle().bad(e.message)}\n`);
+      process.stderr.write(`vmstate: ${(await stderrStyle()).bad(e.message)}\n`);
       if (e.code === 'USAGE') process.stderr.write(`${usageHint(commandOf(argv, all))}\n`);
       return e.code === 'REFUSED' ? 1 : 2;
     }

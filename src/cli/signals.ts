@@ -6,7 +6,7 @@
  * stalled pipe. Only while a named temporary exists (file systems without `O_TMPFILE`) are the
  * signals caught, to remove it first and then die by the same signal.
  */
-import { removePendingTemps, watchPendingTemps } from '../wire/atomic-file.js';
+import { removePendingTemps, watchPendingTemps } from '../wire/pending-temps.js';
 
 /** The signals handled, and the status a shell reports for a process they end. */
 export const SIGNAL_EXIT: Readonly<Record<'SIGINT' | 'SIGTERM' | 'SIGHUP', number>> = { SIGINT: 130, SIGTERM: 143, SIGHUP: 129 };

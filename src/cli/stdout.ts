@@ -3,7 +3,7 @@
  * SIGPIPE would (141); any other write error, or output to a standard output that was closed
  * (`>&-`), is reported as an error and exits 2 — never a stack trace, never a silent success.
  */
-import { stdoutWasClosed } from '../wire/output-target.js';
+import { stdoutWasClosed } from '../wire/stdout-state.js';
 
 /** What {@link guardStdout} found. */
 export interface StdoutGuard {

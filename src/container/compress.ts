@@ -18,15 +18,6 @@ import { StreamFormatError, TruncatedError, UnsupportedError, UsageError, Vmstat
 /** Compression formats vmstate streams through. */
 export type Compression = 'gzip' | 'xz';
 
-/** Consecutive chunks of a source. */
-async function* chunksOf(src: ByteSource): AsyncGenerator<Buffer> {
-  for (;;) {
-    const c = await src.read();
-    if (!c) return;
-    yield c;
-  }
-}
-
 /** The working parts of one (de)compressor: where bytes go in, where they come out, and its end. */
 interface Codec {
   input: Writable;
@@ -126,12 +117,19 @@ export class DecompressingSource implements ByteSource {
     this.codec = CODECS[format].decompress(what);
     if (input.fstat) this.fstat = () => input.fstat!();
     // A failing input (not the codec) is remembered: the codec would only say "unexpected end".
+    // Only a failed read is the input's: the codec's own error is thrown into the generator at
+    // its `yield` when the pipeline is torn down, and must not pass for the input's.
     const pump = async function* (self: DecompressingSource): AsyncGenerator<Buffer> {
-      try {
-        yield* chunksOf(input);
-      } catch (e) {
-        self.inputError = e;
-        throw e;
+      for (;;) {
+        let c: Buffer | null;
+        try {
+          c = await input.read();
+        } catch (e) {
+          self.inputError = e;
+          throw e;
+        }
+        if (!c) return;
+        yield c;
       }
     };
     // Errors surface through the output side (and inputError), not through this callback.
@@ -178,6 +176,10 @@ export class CompressingSink implements ByteSink {
    * still hold a buffer after `writev` settled, so then they are never handed back for reuse.
    */
   readonly releasesBuffers: boolean;
+  /** Without compression, the stream's offsets are `out`'s less the prefix: where the stream stops following the input. */
+  readonly changedAt?: (offset: number) => void;
+  /** Without compression, a gap in the stream is one in `out`. */
+  readonly skip?: (n: number) => Promise<void>;
 
   constructor(
     private readonly out: ByteSink,
@@ -186,6 +188,13 @@ export class CompressingSink implements ByteSink {
     what = `${format} output`,
   ) {
     this.releasesBuffers = !format && !!out.releasesBuffers;
+    if (!format && out.changedAt) this.changedAt = (offset) => out.changedAt!(offset + prefix.length);
+    if (!format && out.skip) {
+      this.skip = async (n) => {
+        await this.writePrefix();
+        await out.skip!(n);
+      };
+    }
     this.codec = format ? CODECS[format].compress(what) : null;
     this.forwarding = this.codec ? this.forward(this.codec) : Promise.resolve();
     this.forwarding.catch(() => {});

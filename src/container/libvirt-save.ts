@@ -38,7 +38,7 @@ function unwrap(header: LibvirtHeader, prefix: Buffer, stream: ByteSource) {
   return withContainer(bare, info);
 }
 
-/** libvirt save images (`virsh save`, managed save, snapshot memory files): raw, gzip or xz. */
+/** libvirt save images (`virsh save`, managed save, snapshot memory files): raw, gzip, xz or sparse (mapped-ram). */
 export const libvirtSave: Container<LibvirtSaveInfo> = {
   kind: 'libvirt-save',
   headSize: 16,
@@ -50,7 +50,8 @@ export const libvirtSave: Container<LibvirtSaveInfo> = {
       if (prefix.length < fixed.streamOffset) throw new TruncatedError(fixed.streamOffset - prefix.length, { offset: prefix.length, section: 'libvirt domain XML' });
       const header = parseLibvirtHeader(prefix);
       await input.skip(fixed.streamOffset);
-      return unwrap(header, prefix, header.format === 'raw' ? new OffsetSource(input, fixed.streamOffset) : input);
+      // An uncompressed stream stays seekable, seen from its first byte.
+      return unwrap(header, prefix, compressionOf(header) === null ? new OffsetSource(input, fixed.streamOffset) : input);
     }
     // A pipe: read the prefix, then hand on what was read past it with the rest.
     const held: Buffer[] = [];

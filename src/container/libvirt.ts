@@ -13,7 +13,7 @@
  * | 32 | 4 | cookie offset inside the XML area (0: no cookie) |
  * | 36 | 56 | 14 unused words |
  * | 92 | data length | domain XML, NUL-terminated; the cookie XML at the cookie offset; zero padding |
- * | 92 + data length | … | the QEMU migration stream, compressed by the format's program |
+ * | 92 + data length | … | the QEMU migration stream, compressed by the format's program (`sparse`: as QEMU wrote it, with mapped-ram) |
  *
  * The words are in the saving host's byte order: little-endian on x86 and Arm hosts. Like
  * libvirt, a version that does not fit is read again byte-swapped. Version 1 images are never
@@ -36,8 +36,12 @@ export const LIBVIRT_SAVE_VERSION = 2;
 export const LIBVIRT_FORMATS = ['raw', 'gzip', 'bzip2', 'xz', 'lzop', 'zstd', 'sparse'] as const;
 export type LibvirtFormat = (typeof LIBVIRT_FORMATS)[number];
 
-/** The formats whose stream vmstate can read and write, and what their stream is compressed with (null: raw). */
-export const STREAM_COMPRESSION: Readonly<Partial<Record<LibvirtFormat, Compression | null>>> = { raw: null, gzip: 'gzip', xz: 'xz' };
+/**
+ * The formats whose stream vmstate can read and write, and what their stream is compressed with
+ * (null: none). A `sparse` image holds QEMU's stream as QEMU wrote it into the file itself, with
+ * the `mapped-ram` capability: uncompressed, its page areas at absolute offsets of the image.
+ */
+export const STREAM_COMPRESSION: Readonly<Partial<Record<LibvirtFormat, Compression | null>>> = { raw: null, gzip: 'gzip', xz: 'xz', sparse: null };
 
 /** Formats whose stream vmstate can read and write. */
 export const SUPPORTED_FORMATS = Object.keys(STREAM_COMPRESSION) as readonly LibvirtFormat[];
@@ -144,12 +148,9 @@ export function parseLibvirtHeader(image: Uint8Array): LibvirtHeader {
 /** Throws the typed error (exit 2) for formats whose stream vmstate cannot read. */
 export function assertSupportedFormat(h: Pick<LibvirtHeader, 'format' | 'streamOffset'>): void {
   if (SUPPORTED_FORMATS.includes(h.format)) return;
-  const how =
-    h.format === 'sparse'
-      ? "its stream uses QEMU's mapped-ram file layout, which vmstate does not read"
-      : `to read it, decompress the stream first: tail -c +${h.streamOffset + 1} IMAGE | ${h.format} -dc > stream.mig`;
+  const how = `to read it, decompress the stream first: tail -c +${h.streamOffset + 1} IMAGE | ${h.format} -dc > stream.mig`;
   throw new UnsupportedError(
-    `libvirt save image with a ${h.format} stream is not supported (vmstate reads raw, gzip and xz images); ${how}`,
+    `libvirt save image with a ${h.format} stream is not supported (vmstate reads raw, gzip, xz and sparse images); ${how}`,
     { offset: 28, section: 'libvirt save header' },
     { actual: h.format, expected: [...SUPPORTED_FORMATS] },
   );

@@ -11,6 +11,8 @@ export interface InputObserver {
    * or null when this input is of no interest (its reads are then not counted at all).
    */
   opened(path: string, total: number | undefined): { advance(position: number): void; closed(): void } | null;
+  /** A remark on how an input was read (its whole stream read where its tail was expected to do). */
+  noted?(message: string): void;
 }
 
 /**

@@ -22,11 +22,13 @@ export class CountingSource implements ByteSource {
   readAt?: (position: number, length: number) => Promise<Buffer>;
   release?: (chunk: Buffer) => void;
   fstat?: ByteSource['fstat'];
+  readonly fileFd?: number;
   constructor(
     private readonly base: ByteSource,
     private readonly hooks: { advance(position: number): void; closed(): void },
   ) {
     if (base.size !== undefined) this.size = base.size;
+    if (base.fileFd !== undefined) this.fileFd = base.fileFd;
     if (base.fstat) this.fstat = () => base.fstat!();
     if (base.release) this.release = (c) => base.release!(c);
     if (base.skip) {
@@ -62,9 +64,12 @@ export class OffsetSource implements ByteSource {
     this.size = Math.max(0, base.size - start);
     if (base.release) this.release = (c) => base.release!(c);
     if (base.fstat) this.fstat = () => base.fstat!();
+    if (base.fileFd !== undefined) this.fileFd = base.fileFd;
   }
   release?: (chunk: Buffer) => void;
   fstat?: ByteSource['fstat'];
+  /** The whole file's descriptor (the stream starts at `start` in it). */
+  readonly fileFd?: number;
   read(): Promise<Buffer | null> {
     return this.base.read();
   }

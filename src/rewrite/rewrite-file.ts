@@ -1,6 +1,8 @@
 /**
  * The byte side of a rewrite: copy a stream from a path or stdin through the decoder with
- * edits, to a file or stdout, in the input's container.
+ * edits, to a file or stdout, in the input's container. From a file to a file, when the device
+ * state is found from the tail, the output is a clone of the input (made by the kernel, holes
+ * kept) in which only the tail is written.
  */
 import { decodeStream, resolveLimits, type DecodeOptions, type DecodedStream } from '../stream/decode.js';
 import type { ByteSource } from '../wire/source.js';
@@ -29,6 +31,15 @@ export type RewriteFileOptions = Omit<DecodeOptions, 'output'> & {
   beforeCommit?: (res: DecodedStream, ctx: CommitContext) => void | Promise<void>;
 };
 
+/** Checks the edits `opts` would make to the cpu and device sections of `res` (before anything is written). */
+function checkEdits(res: DecodedStream, opts: RewriteFileOptions): void {
+  for (const c of res.cpus) {
+    const edit = opts.editCpu?.(c, res.vmdesc ? (findVmdescDevice(res.vmdesc.json, 'cpu', c.instance) ?? null) : null);
+    if (edit) checkCpuEdit(edit, c.instance, resolveLimits(opts.limits).maxCpregs, opts.unorderedEdits);
+  }
+  for (const d of res.deviceSubsections ?? []) opts.editDevice?.(d);
+}
+
 async function stateOf(src: ByteSource): Promise<FileState | null> {
   try {
     return (await src.fstat?.()) ?? null;
@@ -54,7 +65,14 @@ function assertUnchanged(before: FileState | null, after: FileState | null, inpu
  * `beforeCommit`) before the first byte is written. Anything else (directory, block device,
  * socket, a symbolic link to nothing) is refused, as is the input itself under any name (device
  * and inode compared). An input file that changes while it is read fails the call (nothing
- * written). Every byte written is one the decoder read and checked.
+ * written).
+ *
+ * From a file (bare, or a libvirt image whose stream is not compressed) to a file, the output is a
+ * clone of the input (`CloneFileSink`: extents shared on XFS or btrfs, a kernel copy elsewhere,
+ * holes kept) with what differs written over it, made once everything is decided: the decoder
+ * reads the stream tail-first (`decodeStream`), so the RAM is never read, and what vouches for
+ * the cloned bytes is that the input did not change from its first read until after the clone.
+ * With `fullWalk`, and from a pipe, every byte written is one the decoder read and checked.
  */
 export async function rewriteFile(input: string, output: string, opts: RewriteFileOptions = {}): Promise<DecodedStream> {
   resolveLimits(opts.limits);
@@ -63,22 +81,23 @@ export async function rewriteFile(input: string, output: string, opts: RewriteFi
   try {
     const before = await stateOf(src);
     assertNotInput(target, before, input);
+    const reopen = async () => {
+      await src.close();
+      src = await openInput(input);
+      assertUnchanged(before, await stateOf(src), input);
+    };
     // A stream cannot be taken back: from a file, decide everything before the first byte.
     const early = target.kind === 'stream' && src.size !== undefined && !!before?.regular;
     if (early) {
       const res = await decodeStream(src, { limits: opts.limits, onProgress: opts.onProgress, deviceSubsections: !!opts.editDevice });
-      for (const c of res.cpus) {
-        const edit = opts.editCpu?.(c, res.vmdesc ? (findVmdescDevice(res.vmdesc.json, 'cpu', c.instance) ?? null) : null);
-        if (edit) checkCpuEdit(edit, c.instance, resolveLimits(opts.limits).maxCpregs, opts.unorderedEdits);
-      }
-      for (const d of res.deviceSubsections ?? []) opts.editDevice?.(d);
+      checkEdits(res, opts);
       await opts.beforeCommit?.(res, { written: false });
-      await src.close();
-      src = await openInput(input);
-      const again = await stateOf(src);
-      assertUnchanged(before, again, input);
+      await reopen();
     }
-    const sink = await openOutput(target, { input: before, inputName: input });
+    // From a file (bare, or its stream not compressed) to a file: a clone of the input with the
+    // tail written over it, which the decoder reads tail-first (it skips what the clone holds).
+    const clone = target.kind === 'file' && !!before?.regular && src.fileFd !== undefined && !opts.fullWalk;
+    const sink = await openOutput(target, { input: before, inputName: input, ...(clone ? { cloneFd: src.fileFd } : {}) });
     // A libvirt save image is written back as one: same header and XML, stream compressed alike.
     const writer = new StreamWriter(outputFor(src, sink));
     try {

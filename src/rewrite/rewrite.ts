@@ -34,6 +34,11 @@ export interface RewriteOptions extends EditRequest {
   kernel?: string;
   limits?: Partial<DecodeLimits>;
   /**
+   * Read and check every byte of the input, and write only bytes read (no clone of the input
+   * file): slower on a large file, for a copy every byte of which was checked.
+   */
+  fullWalk?: boolean;
+  /**
    * How the next-step hint of a refused rewrite names things: the input and destination as the
    * user gave them, and the options that chose the destination's policies (default: the paths).
    */
@@ -169,6 +174,7 @@ export async function rewriteStream(input: string, output: string | undefined, o
     } else {
       await rewriteFile(input, output!, {
         limits: options.limits,
+        fullWalk: options.fullWalk,
         deviceSubsections: true,
         editCpu: (c, layout) => {
           const e = planner.cpu(c, layout);

@@ -2,11 +2,16 @@
  * One-pass decoder of a whole migration stream: a {@link RecordWalker} walks the records and
  * the consumers below read what is inside them.
  *
- * RAM is walked exactly and streamed through; device sections (small) are decoded from a
- * bounded look-ahead window, laid out by the vmdesc when it is known, and the `cpu` sections by
- * their built-in layout (`cpu/`) in any case. With an output writer attached, every consumed
- * byte is copied to it unchanged except where an edit replaces a cpu section's arrays or
- * subsections, and the vmdesc.
+ * A seekable input with a vmdesc is read tail-first: header, configuration and the RAM block
+ * list from the head, then — once the place where the device state starts is proven
+ * (`tail.ts`, {@link StreamDecoder.tailJump}) — the device sections from there, the RAM pages
+ * between never read. Anything else (a pipe, no vmdesc, any doubt, or `fullWalk`) is walked
+ * whole: RAM exactly, streamed through. Device sections (small) are decoded from a bounded
+ * look-ahead window, laid out by the vmdesc when it is known, and the `cpu` sections by their
+ * built-in layout (`cpu/`) in any case. With an output writer attached, every consumed byte is
+ * copied to it unchanged except where an edit replaces a cpu section's arrays or subsections,
+ * and the vmdesc; bytes skipped unread reach it as a gap (only a writer that holds a copy of
+ * the input takes one).
  * @module
  */
 import type { CommandRecord, Configuration, CpuSection, IterativeSection, RamSummary, SectionRecord, VmdescRecord } from './records.js';
@@ -18,17 +23,19 @@ import { walkDeviceAhead } from './device-walk.js';
 import { copyDeviceEdited, type DeviceEdit, type DeviceEditDone, type DeviceSubsection, type DeviceSubsections } from './device-subsections.js';
 import { checkCpuAgainstVmdesc, describedSubsections, pickDevice, scanOpaqueBody } from './devices.js';
 import { RecordWalker, type SectionItem } from './walk.js';
+import { isFullHeaderOf, planTail, ramEndBytes } from './tail.js';
 import { StreamReader } from '../wire/reader.js';
 import { Need, readAhead } from '../wire/lookahead.js';
 import { BufferSource, DEFAULT_CHUNK, IterableSource, type ByteSource } from '../wire/source.js';
 import type { StreamWriter } from '../wire/writer.js';
-import { LimitError, StreamFormatError, UnsupportedError, UsageError } from '../errors.js';
+import { isVmstateError, LimitError, StreamFormatError, UnsupportedError, UsageError } from '../errors.js';
 import { checkCpuEdit } from '../cpu/edit-check.js';
 import { CPU_SECTION_VERSION } from '../cpu/layout.js';
 import { DEFAULT_MAX_CPREGS } from '../cpu/cpregs-decode.js';
 import { decodeCpuBody } from '../cpu/section.js';
 import { copyCpuEdited, type CpuEdit, type CpuEditDone } from '../cpu/edit.js';
 import { containerOf, openInput, unwrapInput, type InputSource, type KnownContainerInfo } from '../container/open.js';
+import { currentInputObserver } from '../container/observer.js';
 
 export type { CpuEdit } from '../cpu/edit.js';
 
@@ -99,7 +106,21 @@ export interface DecodeOptions {
   collectState?: boolean;
   /** Called now and then with the current input offset. */
   onProgress?: (offset: number) => void;
+  /**
+   * Walk every record of the whole stream (RAM records counted, mapped-ram bitmaps read) even
+   * where the device state could be read from the tail.
+   */
+  fullWalk?: boolean;
 }
+
+/**
+ * How a stream was read: tail-first (the RAM between `from` and `to` skipped unread, once the
+ * device state was proven to start at `to`), or whole. A whole walk says why it was not
+ * tail-first; `doubt` is true when it could have been but the tail was not proven (the reason
+ * says what failed), false for the plain cases (asked for, a pipe, no vmdesc, an output that
+ * takes every byte).
+ */
+export type WalkInfo = { mode: 'tail-first'; from: number; to: number } | { mode: 'full'; reason: string; doubt: boolean };
 
 /** A device section's decoded state, kept with `collectState`. */
 export interface DeviceState {
@@ -136,6 +157,8 @@ export interface DecodedStream {
   deviceSubsections?: DeviceSubsections[];
   /** What the stream was wrapped in (a libvirt save image), or null for a bare stream. */
   container: KnownContainerInfo | null;
+  /** Whether the RAM was walked or skipped (read tail-first), and why. */
+  walk: WalkInfo;
 }
 
 /**
@@ -177,7 +200,10 @@ async function openStream(input: StreamInput): Promise<InputSource> {
 export async function decodeStream(input: StreamInput, opts: DecodeOptions = {}): Promise<DecodedStream> {
   const source = await openStream(input);
   try {
-    return await new StreamDecoder(source, opts).run();
+    const res = await new StreamDecoder(source, opts).run();
+    const w = res.walk;
+    if (w.mode === 'full' && w.doubt) currentInputObserver()?.noted?.(`${typeof input === 'string' ? input : 'the input'}: read the whole stream, not only its tail: ${w.reason}`);
+    return res;
   } finally {
     // What was opened here is closed here. A source passed in stays the caller's, unless a
     // container was found around it here: the unwrapping source (a decompressor) owns it then.
@@ -207,6 +233,8 @@ class StreamDecoder {
   constructor(
     private readonly source: InputSource,
     private readonly opts: DecodeOptions,
+    /** Decode only the part from an item on (the proof of a tail), knowing the vmdesc and the sections before. */
+    private readonly part?: { offset: number; layout: FoundVmdesc; deviceIndex: number },
   ) {
     this.limits = resolveLimits(opts.limits);
     this.r = new StreamReader(source);
@@ -215,18 +243,25 @@ class StreamDecoder {
     this.res = {
       size: 0, version: 0, configuration: null, sections: [], iterative: [], commands: [], ram: null,
       cpus: [], vmdesc: null, eofOffset: -1, devices: [], warnings: [], edited: [], container: containerOf(source) ?? null,
+      walk: { mode: 'full', reason: opts.fullWalk ? 'a full walk was asked for' : 'the input is not seekable', doubt: false },
     };
     if (opts.deviceSubsections) this.res.deviceSubsections = [];
   }
 
   async run(): Promise<DecodedStream> {
-    const { source, r, res } = this;
-    // On a seekable input the layout is read from the tail first, as QEMU's analyser does.
-    if (source.size !== undefined && source.readAt) {
+    const { source, r, res, part } = this;
+    if (part) {
+      r.offset = part.offset;
+      this.layout = part.layout;
+      this.layoutLooked = true;
+      this.deviceIndex = part.deviceIndex;
+    } else if (source.size !== undefined && source.readAt) {
+      // On a seekable input the layout is read from the tail first, as QEMU's analyser does.
       this.layout = await vmdescFromTail(source as ByteSource & { size: number; readAt(p: number, l: number): Promise<Buffer> }, this.limits.maxVmdesc);
       this.layoutLooked = true;
     }
-    this.walker = new RecordWalker(r, this.limits.maxVmdesc);
+    this.walker = new RecordWalker(r, this.limits.maxVmdesc, part ? 'items' : 'header');
+    if (!part && !this.opts.fullWalk) this.walker.onFirstIterativeItem((at) => this.tailJump(at));
     res.sections = this.walker.sections;
     res.iterative = this.walker.iterative;
     for await (const rec of this.walker.records()) {
@@ -237,6 +272,7 @@ class StreamDecoder {
         case 'configuration':
           this.opts.onProgress?.(rec.offset);
           res.configuration = await readConfiguration(r);
+          this.checkImageFormat(res.configuration.capabilities);
           break;
         case 'section':
           this.opts.onProgress?.(rec.offset);
@@ -258,8 +294,69 @@ class StreamDecoder {
     }
     res.size = r.offset;
     res.ram = this.ram?.summary ?? null;
+    if (res.ram && res.walk.mode === 'tail-first') res.ram.walked = false;
     r.setTap(null);
     return res;
+  }
+
+  /** A whole walk after all, and why. */
+  private walkWhole(reason: string, doubt: boolean): null {
+    this.res.walk = { mode: 'full', reason, doubt };
+    return null;
+  }
+
+  /**
+   * At the first PART or END item (offset `at`: RAM pages begin), where the device state starts,
+   * if that can be proven without reading the RAM; else null (the walk goes on through the RAM).
+   * The vmdesc sizes every section after the RAM (`tail.ts`), which places the first of them; the
+   * place is trusted only if the RAM section's EOS record and footer lie right before it, the
+   * section header there is the one the vmdesc lists, and a decode of everything from there
+   * (every section, EOF, the vmdesc) ends exactly where the input does.
+   */
+  private async tailJump(at: number): Promise<number | null> {
+    const { r, source, layout, limits } = this;
+    if (!r.canSkip) return this.walkWhole(this.out ? 'the output is written from every byte read' : 'the input is not seekable', false);
+    if (!layout) return this.walkWhole('the stream has no vmdesc', false);
+    const running = [...this.walker.live.values()];
+    if (running.length !== 1 || running[0]!.name !== 'ram') return this.walkWhole(`iterative sections running: ${running.map((i) => i.name).join(', ') || 'none'}`, true);
+    const plan = planTail(layout.json, this.deviceIndex, layout.at.offset - 1);
+    if ('reason' in plan) return this.walkWhole(plan.reason, true);
+    const to = plan.offset;
+    const end = ramEndBytes(running[0]!.sectionId);
+    if (to - end.length < at) return this.walkWhole(`the device state the vmdesc describes would start at ${to}, before the RAM pages end`, true);
+    const size = source.size!;
+    if (size - to > limits.maxBuffer) return this.walkWhole(`the device state (${size - to} bytes) is larger than the look-ahead limit (maxBuffer)`, true);
+    // The device state is read once to be proven; usually it lies in the tail read for the vmdesc.
+    const from = to - end.length;
+    const held = layout.tail && from >= layout.tail.offset ? layout.tail.bytes.subarray(from - layout.tail.offset) : null;
+    const tail = held ?? (await source.readAt!(from, size - from));
+    const first = layout.json.devices[this.deviceIndex]!;
+    if (!tail.subarray(0, end.length).equals(end)) return this.walkWhole(`no RAM end (EOS record and footer of section ${running[0]!.sectionId}) before ${to}, where the vmdesc places the device state`, true);
+    if (!isFullHeaderOf(tail, end.length, first)) return this.walkWhole(`the section at ${to} is not '${first.name}' instance ${first.instance_id}, which the vmdesc places there`, true);
+    try {
+      const part = { offset: to, layout, deviceIndex: this.deviceIndex };
+      await new StreamDecoder(new BufferSource(tail.subarray(end.length)), { limits: this.opts.limits }, part).run();
+    } catch (e) {
+      if (!isVmstateError(e)) throw e;
+      return this.walkWhole(`the device state from ${to} does not decode: ${e.message}`, true);
+    }
+    this.res.walk = { mode: 'tail-first', from: at, to };
+    return to;
+  }
+
+  /**
+   * libvirt restores a `sparse` image with the mapped-ram capability and every other format
+   * without it; QEMU refuses a stream whose capability differs (`Capability mapped-ram is on, but
+   * received capability is off`, and the reverse).
+   */
+  private checkImageFormat(capabilities: string[]): void {
+    const c = this.res.container;
+    if (c?.kind !== 'libvirt-save') return;
+    const sparse = c.header.format === 'sparse';
+    if (sparse === capabilities.includes('mapped-ram')) return;
+    this.res.warnings.push(
+      `libvirt ${c.header.format} image whose stream ${sparse ? 'does not use' : 'uses'} mapped-ram: libvirt restores ${c.header.format} images ${sparse ? 'with' : 'without'} the mapped-ram capability, and QEMU refuses the stream (Capability mapped-ram is ${sparse ? 'on' : 'off'}, but received capability is ${sparse ? 'off' : 'on'})`,
+    );
   }
 
   /** A START/PART/END body: RAM is the only iterative section vmstate reads. */
@@ -272,6 +369,9 @@ class StreamDecoder {
         ignoreShared: caps.includes('x-ignore-shared'),
         mappedRam: caps.includes('mapped-ram'),
         postcopy: this.postcopy,
+        fileOffset: this.res.container?.streamOffset ?? 0,
+        // A stream read tail-first reads no RAM: not the bitmaps either (the full walk does).
+        mappedRamBitmaps: !!this.opts.fullWalk || !this.layout || !this.r.canSkip,
       });
     }
     await this.ram.walkBody(r);
@@ -323,9 +423,10 @@ class StreamDecoder {
       const bodyStart = r.offset;
       let end: number;
       if (dev) {
+        const measureOnly = !this.opts.collectState;
         const spans = !!(this.opts.deviceSubsections || (this.out && this.opts.editDevice));
         const w = await readAhead(r, this.limits.maxBuffer, (buf, base): Need | { end: number; state: unknown; subsections?: DeviceSubsection[] } => {
-          const walked = walkDeviceAhead(dev, buf, 0, base, label, { subsections: spans });
+          const walked = walkDeviceAhead(dev, buf, 0, base, label, { subsections: spans, measureOnly });
           if (walked instanceof Need) return walked;
           // Offsets made absolute and bodies copied while the window is at hand.
           const subsections = walked.subsections?.map((x) => ({ ...x, offset: base + x.offset, content: Buffer.from(buf.subarray(x.offset + 6 + x.name.length, x.offset + x.size)) }));

@@ -107,6 +107,11 @@ const HEX2: readonly string[] = Array.from({ length: 256 }, (_, i) => i.toString
 export interface WalkOptions {
   /** Deepest struct/subsection nesting accepted (default 64). */
   maxDepth?: number;
+  /**
+   * Only find where the body ends (every check made, no value rendered): the state returned is
+   * empty. A decode that keeps no state walks its device sections so.
+   */
+  measureOnly?: boolean;
   /** Also list where every subsection is ({@link WalkResult.subsections}). */
   subsections?: boolean;
 }
@@ -128,6 +133,8 @@ class Walker {
     readonly base: number,
     readonly section: string,
     readonly maxDepth: number,
+    /** Render values (else only walk over them). */
+    readonly values = true,
     readonly spans: SubsectionSpan[] | null = null,
   ) {
     this.pos = start;
@@ -167,7 +174,7 @@ class Walker {
           this.names.pop();
         }
         if (v === SHORT) return SHORT;
-        merge(out, f.name, v);
+        if (this.values) merge(out, f.name, v);
       }
     }
     for (let j = 0; j < (b.subsections ?? []).length; j++) {
@@ -200,7 +207,7 @@ class Walker {
       if (spans) this.path.pop();
       if (v === SHORT) return SHORT;
       if (span) span.size = this.pos - at;
-      out.set(name, v);
+      if (this.values) out.set(name, v);
     }
     return out;
   }
@@ -230,6 +237,7 @@ class Walker {
     if (!this.has(size)) return SHORT;
     this.pos += size;
     const buf = this.buf;
+    if (!this.values && kind !== Kind.Nullptr) return '';
     switch (kind) {
       case Kind.Bool:
         return buf[at] !== 0;
@@ -282,7 +290,7 @@ function merge(out: DumpObject, name: string, v: DumpValue): void {
  * fixed-size codec with another size, a struct without description).
  */
 export function walkDeviceAhead(dev: VmdescBody | VmdescDevice, buf: Buffer, start: number, base: number, section: string, options: WalkOptions = {}): WalkResult | Need {
-  const w = new Walker(buf, start, base, section, options.maxDepth ?? 64, options.subsections ? [] : null);
+  const w = new Walker(buf, start, base, section, options.maxDepth ?? 64, !options.measureOnly, options.subsections ? [] : null);
   const state = w.body(dev, 0);
   if (state === SHORT) return w.short!;
   return w.spans ? { end: w.pos, state, subsections: w.spans } : { end: w.pos, state };

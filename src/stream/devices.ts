@@ -70,7 +70,7 @@ export function describedSubsections(dev: VmdescDevice | null, base: number, lab
   return (name, buf, bodyAt) => {
     const sub = dev && findSubsection(dev, name);
     if (!sub) return null;
-    const w = walkDeviceAhead(sub, buf, bodyAt, base, label);
+    const w = walkDeviceAhead(sub, buf, bodyAt, base, label, { measureOnly: true });
     return w instanceof Need ? w : w.end;
   };
 }

@@ -1,12 +1,15 @@
 /**
  * The `ram` section walker (spec §4). RAM needs no layout: every record is a
  * be64 word (page-aligned value | flags) with an exactly known payload, so the
- * walk is exact and page contents are passed through without being held.
+ * walk is exact and page contents are passed through without being held. With
+ * mapped-ram (./mapped-ram.ts) the pages are not records at all but areas of the
+ * file that the block list points to; the walk steps over them.
  */
 import { RAM_KINDS, RamFlag, type RamKind } from './constants.js';
 import type { RamBlock, RamSummary } from './records.js';
 import type { StreamReader } from '../wire/reader.js';
 import { StreamFormatError, UnsupportedError } from '../errors.js';
+import { MAPPED_RAM_HEADER_SIZE, pagesPresent, planMappedRamBlock } from './mapped-ram.js';
 
 /** zlib's compressBound: the largest valid COMPRESS_PAGE payload. */
 function compressBound(n: number): number {
@@ -30,10 +33,14 @@ function emptyCounts(): Record<RamKind, number> {
 export interface RamOptions {
   /** `x-ignore-shared`: every block record carries its GPA. */
   ignoreShared: boolean;
-  /** `mapped-ram`: file-offset layout this walker does not implement. */
+  /** `mapped-ram`: each block record carries a header that points to its bitmap and page area. */
   mappedRam: boolean;
   /** A POSTCOPY_ADVISE was seen: block records may carry a page size. */
   postcopy: boolean;
+  /** File offset of stream byte 0 (mapped-ram offsets are file offsets; a libvirt image's stream starts later). */
+  fileOffset: number;
+  /** Read each mapped-ram block's bitmap (page counts); otherwise step straight over its area. */
+  mappedRamBitmaps: boolean;
 }
 
 /** Walks RAM section bodies, keeping state that spans sections (block list, CONTINUE). */
@@ -48,7 +55,7 @@ export class RamWalker {
     private readonly opts: RamOptions,
   ) {
     this.mask = pageSize - 1;
-    this.summary = { pageSize, totalBytes: 0, blocks: [], records: emptyCounts(), payloadBytes: 0 };
+    this.summary = { pageSize, totalBytes: 0, blocks: [], records: emptyCounts(), payloadBytes: 0, walked: true };
   }
 
   /**
@@ -191,7 +198,6 @@ export class RamWalker {
 
   /** The MEM_SIZE block list: names and lengths until they sum to the total. */
   private async blockList(r: StreamReader, total: number, at: number): Promise<void> {
-    if (this.opts.mappedRam) throw new UnsupportedError('mapped-ram streams are not supported', r.place(at));
     this.summary.totalBytes = total;
     let sum = 0;
     while (sum < total) {
@@ -214,9 +220,33 @@ export class RamWalker {
       this.blocks.set(name, b);
       this.summary.blocks.push(b);
       sum += length;
+      if (this.opts.mappedRam) await this.mappedBlock(r, b);
     }
     if (sum !== total) {
       throw new StreamFormatError('BAD_RAM', `RAM block lengths sum to ${sum}, header says ${total}`, r.place(at), { expected: total, actual: sum });
     }
+  }
+
+  /**
+   * A mapped-ram block's header, then (when asked) its bitmap, then on to where the stream goes
+   * on after its page area: the area itself is skipped (unread on a file, read through on a pipe).
+   */
+  private async mappedBlock(r: StreamReader, b: RamBlock): Promise<void> {
+    const at = r.offset;
+    await r.need(MAPPED_RAM_HEADER_SIZE);
+    const s = this.summary;
+    const plan = planMappedRamBlock(r.take(MAPPED_RAM_HEADER_SIZE), at, b.name, b.length, s.pageSize, this.opts.fileOffset, this.opts.ignoreShared, r.section);
+    b.mappedRam = plan.block;
+    if (plan.block.shared) return;
+    if (this.opts.mappedRamBitmaps) {
+      await r.skip(plan.bitmapAt - r.offset);
+      const n = plan.block.bitmapBytes;
+      await r.need(n);
+      const present = pagesPresent(r.peek(n), b.length / s.pageSize);
+      await r.pass(n);
+      plan.block.pagesPresent = present;
+      s.payloadBytes += present * s.pageSize;
+    }
+    await r.skip(plan.nextAt - r.offset);
   }
 }

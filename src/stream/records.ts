@@ -1,5 +1,6 @@
 /** What the decoder reports about a stream: plain data, offsets absolute. */
 import type { RamKind } from './constants.js';
+import type { MappedRamBlock } from './mapped-ram.js';
 
 /** The `configuration` item (spec §2). */
 export interface Configuration {
@@ -35,7 +36,9 @@ export interface IterativeSection {
   instanceId: number;
   version: number;
   offset: number;
-  items: number;
+  /** START, PART and END items walked; null when the walk went past them unread (tail-first). */
+  items: number | null;
+  /** Bytes of its items; read tail-first, the span from its START item to where the device state starts. */
   bytes: number;
 }
 
@@ -52,6 +55,8 @@ export interface RamBlock {
   name: string;
   length: number;
   records: Record<RamKind, number>;
+  /** With mapped-ram: where the block's bitmap and pages are, and how many pages it holds. */
+  mappedRam?: MappedRamBlock;
 }
 
 /** RAM as walked: block list and page record counts. */
@@ -62,6 +67,11 @@ export interface RamSummary {
   records: Record<RamKind, number>;
   /** Bytes of page payload carried in the stream. */
   payloadBytes: number;
+  /**
+   * Whether every RAM record was walked (and counted). False when the stream was read
+   * tail-first: the block list is known, the records and page counts are not.
+   */
+  walked: boolean;
 }
 
 export type { CpuSection, SubsectionRecord } from '../cpu/section.js';

@@ -126,15 +126,17 @@ export function locateVmdesc(tail: Buffer, tailStart: number, total: number): { 
 export interface FoundVmdesc {
   at: VmdescRecord;
   json: Vmdesc;
+  /** The last bytes of the input read to find it, and the offset of the first of them (a seekable input only). */
+  tail?: { bytes: Buffer; offset: number };
 }
 
-/** First tail read when looking for the vmdesc of a seekable input. */
-const TAIL_FIRST = 1 << 20;
+/** First tail read when looking for the vmdesc of a seekable input: QEMU's vmdescs and device state take tens of KiB. */
+const TAIL_FIRST = 256 << 10;
 
 /**
  * The vmdesc of a seekable input, read from its tail first as QEMU's analyser does: real
- * vmdescs are tens of KiB, so a 1 MiB tail is looked at first and widened (× 4, up to
- * `maxVmdesc` + 16 bytes) only when the vmdesc starts before it. Null when there is none.
+ * vmdescs are tens of KiB, so a 256 KiB tail is looked at first and widened (to `maxVmdesc` +
+ * 16 bytes) only when the vmdesc starts before it. Null when there is none.
  */
 export async function vmdescFromTail(source: ByteSource & { readonly size: number; readAt(p: number, l: number): Promise<Buffer> }, maxVmdesc: number): Promise<FoundVmdesc | null> {
   const total = source.size;
@@ -149,7 +151,9 @@ export async function vmdescFromTail(source: ByteSource & { readonly size: numbe
     if (found && (found.offset > total - tailLen || tailLen === total)) {
       checkVmdescLength(found.length, found.offset + 1, maxVmdesc);
       const at = found.offset + 5 - (total - tailLen);
-      return { at: found, json: parseVmdesc(tail.subarray(at, at + found.length), found.offset + 5, { maxVmdesc }) };
+      const json = parseVmdesc(tail.subarray(at, at + found.length), found.offset + 5, { maxVmdesc });
+      // The bytes before the vmdesc are kept (they usually hold the device state); not those of a large tail.
+      return { at: found, json, ...(tailLen <= TAIL_FIRST ? { tail: { bytes: tail, offset: total - tailLen } } : {}) };
     }
     if (tailLen === total || tailLen === maxVmdesc + 16) return null;
   }

@@ -40,7 +40,17 @@ export type StreamRecord =
   /** The vmdesc item: the consumer reads (or drops) its 5 + `length` bytes. */
   | { kind: 'vmdesc'; offset: number; length: number };
 
-/** Walks the records of one stream from a reader at offset 0. */
+/**
+ * Asked once, before the first PART or END item (where RAM pages begin), at that item's offset:
+ * the offset to go on from instead (every iterative section then counts as ended there, and the
+ * reader skips to it), or null to walk on.
+ */
+export type TailJump = (at: number) => Promise<number | null>;
+
+/**
+ * Walks the records of one stream from a reader at offset 0, or (`from: 'items'`) of its part
+ * from a reader placed at an item: no header, no configuration, no iterative section running.
+ */
 export class RecordWalker {
   /** Iterative sections started and not ended, by section id. */
   readonly live = new Map<number, IterativeSection>();
@@ -49,29 +59,50 @@ export class RecordWalker {
   /** FULL sections whose footer was read, in stream order. */
   readonly sections: SectionRecord[] = [];
   private configured = false;
+  /** Asked before the first PART or END item; cleared once asked. */
+  private jump: TailJump | null = null;
 
   constructor(
     private readonly r: StreamReader,
     /** Largest vmdesc accepted (the `maxVmdesc` limit). */
     private readonly maxVmdesc: number,
+    private readonly from: 'header' | 'items' = 'header',
   ) {}
+
+  /** Sets what is asked before the first PART or END item (see {@link TailJump}). */
+  onFirstIterativeItem(jump: TailJump): void {
+    this.jump = jump;
+  }
 
   /** The records in stream order; each section's footer is read when its consumer is done. */
   async *records(): AsyncGenerator<StreamRecord, void, void> {
     const r = this.r;
-    r.section = 'header';
-    await r.need(8);
-    const magic = r.be32();
-    if (magic !== MAGIC) throw new StreamFormatError('BAD_MAGIC', `not a migration stream: magic 0x${magic.toString(16).padStart(8, '0')}, expected 0x5145564d ("QEVM")`, r.place(0), { expected: MAGIC, actual: magic });
-    const version = r.be32();
-    if (version !== STREAM_VERSION) throw new StreamFormatError('BAD_VERSION', `unsupported stream version ${version}, expected ${STREAM_VERSION}`, r.place(4), { expected: STREAM_VERSION, actual: version });
-    yield { kind: 'header', version };
+    if (this.from === 'header') {
+      r.section = 'header';
+      await r.need(8);
+      const magic = r.be32();
+      if (magic !== MAGIC) throw new StreamFormatError('BAD_MAGIC', `not a migration stream: magic 0x${magic.toString(16).padStart(8, '0')}, expected 0x5145564d ("QEVM")`, r.place(0), { expected: MAGIC, actual: magic });
+      const version = r.be32();
+      if (version !== STREAM_VERSION) throw new StreamFormatError('BAD_VERSION', `unsupported stream version ${version}, expected ${STREAM_VERSION}`, r.place(4), { expected: STREAM_VERSION, actual: version });
+      yield { kind: 'header', version };
+    } else {
+      this.configured = true;
+    }
 
     for (;;) {
       const at = r.offset;
       r.section = 'top level';
       await r.need(1);
       const type = r.peekU8();
+      if ((type === Item.SECTION_PART || type === Item.SECTION_END) && this.jump) {
+        const jump = this.jump;
+        this.jump = null;
+        const to = await jump(at);
+        if (to !== null) {
+          await this.skipTo(at, to);
+          continue;
+        }
+      }
       switch (type) {
         case Item.CONFIGURATION:
           if (this.configured || this.sections.length || this.live.size) throw new StreamFormatError('BAD_ITEM', 'configuration item after the first section', r.place(at));
@@ -141,7 +172,7 @@ export class RecordWalker {
     if (!it) throw new StreamFormatError('BAD_SECTION', `section ${type === Item.SECTION_PART ? 'PART' : 'END'} for unknown section id ${sectionId}`, r.place(at + 1), { actual: sectionId });
     const label = `${it.name} (instance ${it.instanceId}, section ${sectionId})`;
     r.section = label;
-    it.items++;
+    if (it.items !== null) it.items++;
     const rec: SectionItem = {
       kind: 'section', item: type === Item.SECTION_PART ? 'part' : 'end', offset: at,
       sectionId, name: it.name, instanceId: it.instanceId, version: it.version, label, iterative: it, size: 0,
@@ -165,6 +196,20 @@ export class RecordWalker {
     if (spec.len >= 0 && len !== spec.len) throw new StreamFormatError('BAD_ITEM', `command ${spec.name} with bad length ${len}, expected ${spec.len}`, r.place(at + 3), { expected: spec.len, actual: len });
     await r.pass(len);
     return { offset: at, command: cmd, name: spec.name, length: len };
+  }
+
+  /**
+   * Goes on at `to` instead of `at`: every iterative section running ends there, its items
+   * uncounted (null) and its bytes the span from its START item.
+   */
+  private async skipTo(at: number, to: number): Promise<void> {
+    if (to < at) throw new RangeError(`cannot go back from ${at} to ${to}`);
+    for (const it of this.live.values()) {
+      it.items = null;
+      it.bytes = to - it.offset;
+    }
+    this.live.clear();
+    await this.r.skip(to - at);
   }
 
   /** After EOF: the optional vmdesc, then nothing. */

@@ -13,53 +13,18 @@
  */
 import { closeSync, constants, copyFileSync, existsSync, fchmodSync, fchownSync, fstatSync, fsyncSync, lstatSync, openSync, renameSync, unlinkSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { basename, dirname, join } from 'node:path';
 import { ioError, UsageError } from '../errors.js';
+import { addPending, deletePending } from './pending-temps.js';
+
+export { removePendingTemps, watchPendingTemps } from './pending-temps.js';
 
 /** `O_TMPFILE` on Linux (`__O_TMPFILE | O_DIRECTORY`; the same on x86-64 and arm64). Not exported by Node. */
 const O_TMPFILE = 0o20000000 | 0o200000;
 
-/** Named temporaries not yet renamed or removed (what a signal handler must remove). */
-const pending = new Set<string>();
-let pendingWatcher: ((any: boolean) => void) | null = null;
-
-function addPending(p: string): void {
-  pending.add(p);
-  if (pending.size === 1) pendingWatcher?.(true);
-}
-
-function deletePending(p: string): void {
-  if (pending.delete(p) && pending.size === 0) pendingWatcher?.(false);
-}
-
-/**
- * Removes every named temporary file this process has not committed yet; synchronous, for
- * signal handlers (`O_TMPFILE` files need nothing: the kernel frees them with the process).
- */
-export function removePendingTemps(): void {
-  for (const p of [...pending]) {
-    try {
-      unlinkSync(p);
-    } catch {
-      // Already gone.
-    }
-    deletePending(p);
-  }
-}
-
-/**
- * Calls `fn(true)` when a named temporary comes to exist with none before, `fn(false)` when the
- * last is gone: a program may then hold signals only while there is something to remove
- * (one watcher; null stops watching).
- */
-export function watchPendingTemps(fn: ((any: boolean) => void) | null): void {
-  pendingWatcher = fn;
-}
-
 /** A fresh name beside `target` for a temporary that becomes it. */
 export function tempPathFor(target: string): string {
-  return join(dirname(target), `.${basename(target)}.vmstate-${process.pid}-${randomBytes(4).toString('hex')}.tmp`);
+  return join(dirname(target), `.${basename(target)}.vmstate-${process.pid}-${Buffer.from(globalThis.crypto.getRandomValues(new Uint8Array(4))).toString('hex')}.tmp`);
 }
 
 let lnPath: string | null | undefined;

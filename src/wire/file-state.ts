@@ -16,6 +16,8 @@ export interface FileState {
   uid: number;
   gid: number;
   size: bigint;
+  /** Bytes allocated on disk (`st_blocks` × 512): less than `size` for a file with holes. */
+  allocated: bigint;
   mtimeNs: bigint;
   ctimeNs: bigint;
 }
@@ -30,6 +32,7 @@ export function fileState(st: BigIntStats): FileState {
     uid: Number(st.uid),
     gid: Number(st.gid),
     size: st.size,
+    allocated: st.blocks * 512n,
     mtimeNs: st.mtimeNs,
     ctimeNs: st.ctimeNs,
   };

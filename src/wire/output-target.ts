@@ -11,7 +11,8 @@
  * hard links, symbolic links and bind mounts.
  * @module
  */
-import { fstatSync, lstatSync, readFileSync, realpathSync, type BigIntStats } from 'node:fs';
+import { fstatSync, lstatSync, realpathSync, type BigIntStats } from 'node:fs';
+import { stdoutWasClosed } from './stdout-state.js';
 import { lstat, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { fileState, sameFile, type FileState } from './file-state.js';
@@ -49,25 +50,7 @@ function kindOf(st: BigIntStats): string {
   return 'special file';
 }
 
-/** `/dev/null`'s device number (1, 3). */
-const DEV_NULL_RDEV = (1n << 8n) | 3n;
-
-/**
- * True when standard output was closed when the process started (`>&-`): Node then opens
- * `/dev/null` read-write and close-on-exec in its place, which no shell redirection does.
- */
-export function stdoutWasClosed(): boolean {
-  try {
-    const st = fstatSync(1, { bigint: true });
-    if (!st.isCharacterDevice() || st.rdev !== DEV_NULL_RDEV) return false;
-    const flags = /^flags:\s*([0-7]+)/m.exec(readFileSync('/proc/self/fdinfo/1', 'utf8'));
-    if (!flags) return false;
-    const f = parseInt(flags[1]!, 8);
-    return (f & 3) === 2 && (f & 0o2000000) !== 0;
-  } catch {
-    return false;
-  }
-}
+export { stdoutWasClosed } from './stdout-state.js';
 
 /** Classifies `output` (`-` = standard output). Refusals are typed errors (exit 2). */
 export async function resolveOutputTarget(output: string): Promise<OutputTarget> {

@@ -10,6 +10,7 @@
 import { constants, fstatSync, statSync } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import { FileSink, WritableSink, type ByteSink } from './writer.js';
+import { CloneFileSink } from './clone.js';
 import { fileState, type FileState } from './file-state.js';
 import { assertNotInput, resolveOutputTarget, type OutputTarget } from './output-target.js';
 import { ioError } from '../errors.js';
@@ -27,14 +28,26 @@ export interface OutputOptions {
   input: FileState | null;
   /** The input as named by the user, for messages. */
   inputName: string;
+  /**
+   * The input file's descriptor: a file output starts as a clone of it and receives only what
+   * differs ({@link CloneFileSink}).
+   */
+  cloneFd?: number;
 }
 
-/** Opens `target` for writing: a {@link FileSink} for a file, a stream sink otherwise. */
+/**
+ * Opens `target` for writing: a {@link FileSink} for a file (a {@link CloneFileSink} when asked
+ * to clone the input; holes left where an input with holes has whole pages of zeros), a stream
+ * sink otherwise.
+ */
 export async function openOutput(target: OutputTarget, opts: OutputOptions): Promise<ByteSink> {
   if (target.kind === 'file') {
     const ex = target.existing;
     const owner = ex && process.getuid?.() === 0 ? { uid: ex.uid, gid: ex.gid } : undefined;
-    return FileSink.open(target, { mode: outputMode(opts.input, ex), owner, input: opts.input, inputName: opts.inputName });
+    const base = { mode: outputMode(opts.input, ex), owner, input: opts.input, inputName: opts.inputName };
+    if (opts.cloneFd !== undefined) return CloneFileSink.open(target, { ...base, inputFd: opts.cloneFd });
+    const sparse = !!opts.input?.regular && opts.input.allocated < opts.input.size;
+    return FileSink.open(target, { ...base, sparse });
   }
   if (target.path === null) return new WritableSink(process.stdout, 'the stream to standard output');
   return StreamFileSink.open(target.path, target.what);

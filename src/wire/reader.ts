@@ -23,6 +23,13 @@ export interface Tap {
   onWritten?(fn: () => void): void;
   /** From here on the bytes given no longer follow the input: some were dropped (optional). */
   changed?(): void;
+  /**
+   * True when the receiver can take a gap ({@link skip}): it holds the input's own bytes already
+   * (a clone of the input file), so input bytes that are not read need not reach it.
+   */
+  readonly skips?: boolean;
+  /** The next `n` input bytes are not read; the receiver keeps its own copy of them (only when {@link skips}). */
+  skip?(n: number): Promise<void>;
 }
 
 /** Reader over one stream. All offsets are absolute input offsets. */
@@ -290,6 +297,39 @@ export class StreamReader {
       this.advance(k);
       n -= k;
     }
+  }
+
+  /**
+   * Whether {@link skip} can move past bytes without reading them: the source is seekable and
+   * the tap, if any, takes gaps.
+   */
+  get canSkip(): boolean {
+    const src = this.source;
+    return src.skip !== undefined && src.size !== undefined && (this.tap === null || !!this.tap.skips);
+  }
+
+  /**
+   * Consumes `n` bytes that no one needs to see (a mapped-ram page area, the RAM of a stream read
+   * tail-first): without reading them where {@link canSkip} allows (the tap is told of the gap),
+   * else read through like {@link pass}. Returns whether the bytes past the buffered ones were
+   * skipped unread.
+   */
+  async skip(n: number): Promise<boolean> {
+    if (n <= this.buffered || !this.canSkip) {
+      await this.pass(n);
+      return false;
+    }
+    const size = this.source.size!;
+    if (this.offset + n > size) throw new TruncatedError(this.offset + n - size, this.place(size));
+    // What is buffered is consumed as usual (and fed to the tap); the rest is never read.
+    const held = this.buffered;
+    this.advance(held);
+    this.feedTap();
+    const rest = n - held;
+    await this.tap?.skip!(rest);
+    await this.source.skip!(rest);
+    this.offset += rest;
+    return true;
   }
 
   /** Consumes `n` bytes that must not reach the tap (they are being replaced). */

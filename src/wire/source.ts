@@ -3,11 +3,12 @@
  * tail can be read first, and spans can be skipped without reading them); a
  * pipe or any async iterable of chunks is read strictly in order.
  */
-import { open, stat, type FileHandle } from 'node:fs/promises';
-import { fstatSync, readSync } from 'node:fs';
+import { open, type FileHandle } from 'node:fs/promises';
+import { closeSync, fstatSync, openSync, readSync, statSync } from 'node:fs';
 import { isatty } from 'node:tty';
 import { ioError, UsageError } from '../errors.js';
 import { fileState, type FileState } from './file-state.js';
+import { blockingReadsAllowed } from './blocking.js';
 
 /** A producer of consecutive chunks of one byte stream. */
 export interface ByteSource {
@@ -32,19 +33,11 @@ export interface ByteSource {
    * size and times, to tell whether it changed while it was read). Absent for in-memory sources.
    */
   fstat?(): Promise<FileState>;
+  /** The open descriptor of the regular file read, for the kernel to copy it (files only). */
+  readonly fileFd?: number;
 }
 
-/**
- * Whether pipes, FIFOs and devices may be read with blocking reads on the calling thread: about
- * twice as fast, but a writer that stalls then stalls the whole event loop. Off by default, as a
- * library must not freeze its host program; the CLI, whose only work is the read, turns it on.
- */
-let blockingReads = false;
-
-/** Lets pipes, FIFOs and devices opened from now on be read with blocking reads (see above). */
-export function allowBlockingReads(on = true): void {
-  blockingReads = on;
-}
+export { allowBlockingReads } from './blocking.js';
 
 /**
  * Default chunk size. Large enough that per-chunk costs vanish, small enough that a chunk
@@ -59,6 +52,13 @@ export const DEFAULT_CHUNK = 128 << 10;
  * 1.75 s with 128 KiB chunks and 1.24 s with 64 KiB ones (means of 5 runs; bench/README.md).
  */
 export const PIPE_CHUNK = 64 << 10;
+
+/**
+ * Bytes read first, and first after a skip: the head of a stream, or what follows a skipped span
+ * (a mapped-ram block header; the device state of a stream read tail-first), is usually far less
+ * than a chunk, and what comes after it may be skipped too.
+ */
+const AFTER_SKIP = 16 << 10;
 
 /** Bytes read with blocking reads between two turns given to the event loop. */
 const YIELD_EVERY = 16 << 20;
@@ -122,15 +122,22 @@ class ChunkPool {
 }
 
 /**
- * A regular file, read sequentially in chunks into reused buffers; seekable. Chunks are read
- * with blocking reads: from the page cache one takes microseconds, less than a trip through
- * the thread pool, and the event loop still gets a turn every few MiB.
+ * A regular file, read sequentially in chunks into reused buffers; seekable. Every call is a
+ * blocking one on the calling thread (open, reads, positioned reads): from the page cache one
+ * takes microseconds, less than a trip through the thread pool (which a file read this way never
+ * starts), and the event loop still gets a turn every few MiB.
  */
 export class FileSource implements ByteSource {
   private position: number;
   private readonly pool: ChunkPool;
+  /**
+   * The next read is the first, or follows a skip: read only a little (what is read then is a
+   * stream's head or a block header, usually, and the rest of the input may never be read).
+   */
+  private skipped = true;
+  private closed = false;
   private constructor(
-    private readonly fh: FileHandle,
+    private readonly fd: number,
     readonly size: number,
     private readonly chunk: number,
     start: number,
@@ -141,27 +148,32 @@ export class FileSource implements ByteSource {
 
   /** Opens `path`; `start` is the stream's first byte (e.g. after a wrapper header). */
   static async open(path: string, chunk = DEFAULT_CHUNK, start = 0): Promise<FileSource> {
-    let fh: FileHandle;
+    let fd: number;
     try {
-      fh = await open(path, 'r');
+      fd = openSync(path, 'r');
     } catch (e) {
       throw ioError(`cannot open ${path}`, e);
     }
-    const st = await fh.stat();
+    const st = fstatSync(fd);
     if (!st.isFile()) {
-      await fh.close();
+      closeSync(fd);
       throw new UsageError(`${path} is not a regular file`, {}, 'IO');
     }
-    return new FileSource(fh, st.size, chunk, start);
+    return new FileSource(fd, st.size, chunk, start);
+  }
+
+  get fileFd(): number {
+    return this.fd;
   }
 
   async read(): Promise<Buffer | null> {
     if (this.position >= this.size) return null;
-    const want = Math.min(this.chunk, this.size - this.position);
+    const want = Math.min(this.skipped ? AFTER_SKIP : this.chunk, this.size - this.position);
+    this.skipped = false;
     const buf = this.pool.get();
     let bytesRead: number;
     try {
-      bytesRead = readSync(this.fh.fd, buf, 0, want, this.position);
+      bytesRead = readSync(this.fd, buf, 0, want, this.position);
     } catch (e) {
       this.pool.put(buf);
       throw ioError('cannot read the input', e);
@@ -176,6 +188,7 @@ export class FileSource implements ByteSource {
 
   async skip(n: number): Promise<void> {
     this.position += n;
+    if (n > 0) this.skipped = true;
   }
 
   async readAt(position: number, length: number): Promise<Buffer> {
@@ -184,9 +197,9 @@ export class FileSource implements ByteSource {
     let done = 0;
     try {
       while (done < length) {
-        const { bytesRead } = await this.fh.read(buf, done, length - done, position + done);
-        if (bytesRead === 0) break;
-        done += bytesRead;
+        const n = readSync(this.fd, buf, done, length - done, position + done);
+        if (n === 0) break;
+        done += n;
       }
     } catch (e) {
       throw ioError('cannot read the input', e);
@@ -195,11 +208,13 @@ export class FileSource implements ByteSource {
   }
 
   async close(): Promise<void> {
-    await this.fh.close();
+    if (this.closed) return;
+    this.closed = true;
+    closeSync(this.fd);
   }
 
   async fstat(): Promise<FileState> {
-    return fileState(await this.fh.stat({ bigint: true }));
+    return fileState(fstatSync(this.fd, { bigint: true }));
   }
 }
 
@@ -339,7 +354,8 @@ export async function openSource(path: string, chunk = DEFAULT_CHUNK, pipeChunk 
   if (path === '-') return stdinSource(pipeChunk);
   let st;
   try {
-    st = await stat(path);
+    // Blocking: a stat never waits on a writer (opening a FIFO does, and is done on the pool below).
+    st = statSync(path);
   } catch (e) {
     throw ioError(`cannot open ${path}`, e);
   }
@@ -353,7 +369,7 @@ export async function openSource(path: string, chunk = DEFAULT_CHUNK, pipeChunk 
       throw ioError(`cannot open ${path}`, e);
     }
     const fstat = async () => fileState(await fh.stat({ bigint: true }));
-    if (!blockingReads) {
+    if (!blockingReadsAllowed()) {
       return new IterableSource(fh.createReadStream({ highWaterMark: pipeChunk, autoClose: false }), { fstat, close: () => fh.close() });
     }
     return new FdSource(fh.fd, pipeChunk, undefined, () => fh.close());
@@ -371,7 +387,7 @@ export function stdinSource(chunk = PIPE_CHUNK): ByteSource {
   const stream = (): ByteSource => new IterableSource(process.stdin, { fstat });
   let direct: boolean;
   try {
-    direct = blockingReads && !isatty(0) && !fstatSync(0).isDirectory();
+    direct = blockingReadsAllowed() && !isatty(0) && !fstatSync(0).isDirectory();
   } catch {
     direct = false;
   }

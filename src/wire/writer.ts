@@ -4,7 +4,7 @@
  * the background while the next is queued). Output to a file appears only complete
  * ({@link FileSink}), so a failed run never leaves a partial output behind.
  */
-import { writevSync } from 'node:fs';
+import { ftruncateSync, writevSync } from 'node:fs';
 import type { Writable } from 'node:stream';
 import type { Tap } from './reader.js';
 import { ioError, UsageError } from '../errors.js';
@@ -29,6 +29,12 @@ export interface ByteSink {
    * that holds a copy of the input already (`CopyFileSink`) need not write them.
    */
   changedAt?(offset: number): void;
+  /**
+   * The next `n` bytes of the output are the input's own, at the same place, and are not given:
+   * a sink that holds a copy of the input already (`CloneFileSink`) keeps its own. Absent: the
+   * sink needs every byte, and the input is read through.
+   */
+  skip?(n: number): Promise<void>;
 }
 
 /**
@@ -54,6 +60,20 @@ export class StreamWriter implements Tap {
   private changeTold = false;
 
   constructor(private readonly sink: ByteSink) {}
+
+  /** True while the sink can take a gap: it holds the input's bytes, and none were changed yet. */
+  get skips(): boolean {
+    return this.sink.skip !== undefined && !this.changeTold;
+  }
+
+  /** The next `n` bytes are the input's, not given (only while {@link skips}). */
+  async skip(n: number): Promise<void> {
+    if (!this.skips) throw new RangeError('this output cannot take a gap');
+    // Queued bytes go first, so that the sink counts them before the gap.
+    await this.flush();
+    await this.sink.skip!(n);
+    this.offset += n;
+  }
 
   /** Output no longer follows the input from the current offset on (bytes dropped or new). */
   changed(): void {
@@ -170,6 +190,66 @@ export interface FileSinkOptions {
   input?: FileState | null;
   /** The input's name, for messages. */
   inputName?: string;
+  /**
+   * Leave whole pages of zeros unwritten (holes), as `cp --sparse=always` does: for an input
+   * that has holes, which a byte-for-byte write would fill.
+   */
+  sparse?: boolean;
+}
+
+/** The unit of a hole {@link FileSink} leaves: a page of the file, aligned. */
+const HOLE_UNIT = 4096;
+const ZEROS = Buffer.alloc(HOLE_UNIT);
+
+/** Whether `b[from, to)` is all zeros. */
+function isZero(b: Buffer, from: number, to: number): boolean {
+  return ZEROS.compare(b, from, to, 0, to - from) === 0;
+}
+
+/**
+ * The parts of `bufs`, written from file offset `pos` (a multiple of the unit) on, that are not
+ * whole aligned units of zeros, as runs of (file offset, slices) to write. A unit may straddle
+ * buffers; the caller hands on only whole units (and the last, partial one at the very end).
+ */
+export function dataRuns(bufs: Buffer[], pos: number): { at: number; parts: Buffer[] }[] {
+  const runs: { at: number; end: number; parts: Buffer[] }[] = [];
+  let cur: { at: number; end: number; parts: Buffer[] } | null = null;
+  const keep = (b: Buffer, at: number) => {
+    if (cur && cur.end === at) {
+      cur.parts.push(b);
+      cur.end += b.length;
+    } else {
+      runs.push((cur = { at, end: at + b.length, parts: [b] }));
+    }
+  };
+  let unit: Buffer[] = [];
+  let unitAt = pos;
+  let unitLen = 0;
+  const endUnit = () => {
+    if (unitLen === 0) return;
+    if (unitLen === HOLE_UNIT && unit.every((x) => isZero(x, 0, x.length))) cur = null;
+    else {
+      let at = unitAt;
+      for (const x of unit) {
+        keep(x, at);
+        at += x.length;
+      }
+    }
+    unitAt += unitLen;
+    unit = [];
+    unitLen = 0;
+  };
+  for (const b of bufs) {
+    for (let i = 0; i < b.length; ) {
+      const j = Math.min(b.length, i + (HOLE_UNIT - unitLen));
+      unit.push(b.subarray(i, j));
+      unitLen += j - i;
+      i = j;
+      if (unitLen === HOLE_UNIT) endUnit();
+    }
+  }
+  endUnit();
+  return runs;
 }
 
 /**
@@ -178,6 +258,10 @@ export interface FileSinkOptions {
  */
 export class FileSink implements ByteSink {
   readonly releasesBuffers = true;
+  /** Bytes given so far (holes included). */
+  private pos = 0;
+  /** Sparse: the last unit's bytes, not whole yet (copied: the buffers given are let go of). */
+  private carry: Buffer | null = null;
   private constructor(
     private readonly file: AtomicFile,
     private readonly opts: FileSinkOptions,
@@ -211,7 +295,26 @@ export class FileSink implements ByteSink {
    */
   async writev(bufs: Buffer[]): Promise<void> {
     try {
-      writeAllSync(this.file.fd, bufs);
+      if (this.opts.sparse) {
+        // Whole units only; the partial last one waits for the bytes that complete it.
+        const all = this.carry ? [this.carry, ...bufs] : bufs;
+        const start = this.pos - (this.carry?.length ?? 0);
+        for (const b of bufs) this.pos += b.length;
+        const cut = this.pos - (this.pos % HOLE_UNIT);
+        const whole: Buffer[] = [];
+        let at = start;
+        const rest: Buffer[] = [];
+        for (const b of all) {
+          const k = Math.max(0, Math.min(b.length, cut - at));
+          if (k) whole.push(b.subarray(0, k));
+          if (k < b.length) rest.push(b.subarray(k));
+          at += b.length;
+        }
+        this.carry = rest.length ? Buffer.concat(rest) : null;
+        for (const r of dataRuns(whole, start)) writeAllSync(this.file.fd, r.parts, r.at);
+      } else {
+        writeAllSync(this.file.fd, bufs);
+      }
     } catch (e) {
       this.file.discard();
       throw ioError(`cannot write ${this.file.target}`, e);
@@ -220,6 +323,16 @@ export class FileSink implements ByteSink {
 
   async close(ok: boolean): Promise<void> {
     if (!ok) return this.file.discard();
+    if (this.opts.sparse) {
+      try {
+        if (this.carry) writeAllSync(this.file.fd, [this.carry], this.pos - this.carry.length);
+        // A hole at the end is made by the length alone.
+        ftruncateSync(this.file.fd, this.pos);
+      } catch (e) {
+        this.file.discard();
+        throw ioError(`cannot write ${this.file.target}`, e);
+      }
+    }
     this.file.commit(() => recheckFileTarget(this.file.target, this.opts.input ?? null, this.opts.inputName ?? 'input'));
   }
 }

@@ -49,7 +49,8 @@ export function saveCookie(): string {
 }
 
 export function compress(stream: Buffer, format: ImageFormat): Buffer {
-  if (format === 'raw') return stream;
+  // A sparse image holds the stream as QEMU wrote it (with mapped-ram, at absolute offsets).
+  if (format === 'raw' || format === 'sparse') return stream;
   if (format === 'gzip') return gzipSync(stream);
   if (format === 'xz') return execFileSync('xz', ['-zc'], { input: stream, maxBuffer: 1 << 30 });
   // Formats vmstate refuses: the payload does not matter.

@@ -59,21 +59,31 @@ function withJson(text: string): Buffer {
   return Buffer.concat([data.subarray(0, VM), head, body]);
 }
 
-async function decodeBoth(buf: Buffer): Promise<{ file: unknown; pipe: unknown }> {
-  const one = async (seekable: boolean): Promise<unknown> => {
+async function decodeBoth(buf: Buffer): Promise<{ file: unknown; whole: unknown; pipe: unknown }> {
+  const one = async (seekable: boolean, fullWalk = false): Promise<unknown> => {
     try {
-      return await decodeStream(new BufferSource(buf, [65536], seekable));
+      return await decodeStream(new BufferSource(buf, [65536], seekable), { fullWalk });
     } catch (e) {
       return e;
     }
   };
-  return { file: await one(true), pipe: await one(false) };
+  return { file: await one(true), whole: await one(true, true), pipe: await one(false) };
 }
 
-/** Both a file and a pipe decode of `buf` fail exactly as expected. */
+/**
+ * A file and a pipe decode of `buf`, walked whole, fail exactly as expected. Read tail-first
+ * (the default for a file), the decode fails the same, or — when the damage lies in the RAM it
+ * skipped — succeeds, having skipped exactly the span that holds it.
+ */
 async function fails(buf: Buffer, want: Expected): Promise<void> {
   const got = await decodeBoth(buf);
   for (const [mode, e] of Object.entries(got)) {
+    if (mode === 'file' && !(e instanceof Error)) {
+      const w = (e as DecodedStream).walk;
+      expect(w.mode, mode).toBe('tail-first');
+      if (w.mode === 'tail-first') expect(want.offset >= w.from && want.offset < w.to, `${want.offset} in [${w.from}, ${w.to})`).toBe(true);
+      continue;
+    }
     expect(e, mode).toBeInstanceOf(VmstateError);
     const err = e as VmstateError;
     expect({ mode, code: err.code, offset: err.place?.offset, section: err.place?.section }).toEqual({ mode, code: want.code, offset: want.offset, section: want.section });
@@ -86,7 +96,7 @@ async function fails(buf: Buffer, want: Expected): Promise<void> {
 async function decodes(buf: Buffer): Promise<DecodedStream[]> {
   const got = await decodeBoth(buf);
   for (const [mode, r] of Object.entries(got)) expect(r, `${mode}: ${(r as Error).message}`).not.toBeInstanceOf(Error);
-  return [got.file as DecodedStream, got.pipe as DecodedStream];
+  return [got.file as DecodedStream, got.whole as DecodedStream, got.pipe as DecodedStream];
 }
 
 beforeAll(async () => {

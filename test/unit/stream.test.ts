@@ -47,7 +47,7 @@ describe('real samples', () => {
       });
 
       it('decodes the same from a pipe, in odd chunk sizes and with a non-zero byteOffset', async () => {
-        const file = await decodeStream(new BufferSource(data, [data.length], true));
+        const file = await decodeStream(new BufferSource(data, [data.length], true), { fullWalk: true });
         const pipe = await decodeStream(new IterableSource(Readable.from([data.subarray(0, 1000), data.subarray(1000)])));
         expect(cpuLists(pipe)).toEqual(cpuLists(file));
         const shifted = Buffer.alloc(data.length + 3);

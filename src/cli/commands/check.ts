@@ -3,6 +3,7 @@
  * given several streams, one summary line each (checked in parallel worker threads).
  */
 import type { CommandModule } from 'yargs';
+import { listed } from '../command-list.js';
 import { UsageError } from '../../errors.js';
 import { checkKernelOption, limitsFrom, policyArgv, print, renderOptions, rules, streamOrStdin, withJson, withLimits, type OutputArgs, policiesFromArgs, withPolicies } from './common.js';
 import type { DecodedStream } from '../../stream/decode.js';
@@ -32,8 +33,7 @@ interface Args extends OutputArgs {
 
 
 export const checkCommand: CommandModule<object, Args> = {
-  command: 'check [stream..]',
-  describe: 'predict whether a destination QEMU would load the stream(s), naming every reason',
+  ...listed('check'),
   builder: (y) =>
     withPolicies(withLimits(withJson(y.positional('stream', { type: 'string', array: true, describe: 'stream files or libvirt save images (- for stdin, the default when it is not a terminal: one stream only)' }))))
       .option('dest', text('dest', { demandOption: true, describe: 'destination: a stream saved there, a `vmstate profile` JSON, or a list of hex ids' }))

@@ -78,7 +78,8 @@ export function policyArgv(a: PolicyArgs): string[] {
 
 /** The policies named by {@link withPolicies} options. */
 export async function policiesFromArgs(a: PolicyArgs): Promise<Policy[]> {
-  // Loaded when a command asks for policies, not at start-up.
+  if (!a.policy?.length && !a.compat?.length && !a.preset?.length) return [];
+  // Loaded when a command is given policies, not at start-up.
   const { policiesFrom } = await import('../../policy/sources.js');
   const files: [string, string][] = [];
   for (const f of a.policy ?? []) {

@@ -1,5 +1,6 @@
 /** `vmstate diff`: compare the cpreg lists of two streams, vCPU by vCPU. */
 import type { CommandModule } from 'yargs';
+import { listed } from '../command-list.js';
 import { basename, dirname, resolve } from 'node:path';
 import { limitsFrom, print, rules, withJson, withLimits, type OutputArgs } from './common.js';
 import { toJson } from '../../report/format.js';
@@ -28,8 +29,7 @@ interface Args extends OutputArgs {
 
 export const diffCommand: CommandModule<object, Args> = {
   // Both optional for yargs, so that a missing one is named in our words (see the check).
-  command: 'diff [a] [b]',
-  describe: 'per vCPU: registers only in a, only in b, and those whose values differ (ID register fields named)',
+  ...listed('diff'),
   builder: (y) =>
     withLimits(withJson(y.positional('a', { type: 'string', describe: 'first stream (- for stdin)' }).positional('b', { type: 'string', describe: 'second stream (- for stdin)' })))
       .option('cpu', integer('cpu', { min: 0 }, { describe: 'only this vCPU (cpu section instance, a number)' }))

@@ -1,5 +1,6 @@
 /** `vmstate dump`: the whole device state as JSON, as QEMU's analyser prints it. */
 import type { CommandModule } from 'yargs';
+import { listed } from '../command-list.js';
 import { limitsFrom, print, rules, streamOrStdin, withJson, withLimits } from './common.js';
 import { flag } from '../options.js';
 import { UsageError } from '../../errors.js';
@@ -14,8 +15,7 @@ interface Args {
 }
 
 export const dumpCommand: CommandModule<object, Args> = {
-  command: 'dump [stream]',
-  describe: "device state as JSON, in the format of QEMU's analyze-migration.py -d state (or -d desc)",
+  ...listed('dump'),
   builder: (y) =>
     withLimits(
       withJson(

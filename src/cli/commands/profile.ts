@@ -5,6 +5,7 @@
  * kernel release).
  */
 import type { CommandModule } from 'yargs';
+import { listed } from '../command-list.js';
 import { UsageError } from '../../errors.js';
 import { limitsFrom, print, rules, streamOrStdin, withJson, withLimits } from './common.js';
 import { choice, flag, integer, text } from '../options.js';
@@ -30,8 +31,7 @@ interface Args {
 const HOST_ONLY = ['qemu', 'machine', 'cpu', 'smp', 'timeout'] as const;
 
 export const profileCommand: CommandModule<object, Args> = {
-  command: 'profile [stream]',
-  describe: 'destination profile (machine type, page size, cpu subsections, accelerator, registers) as JSON',
+  ...listed('profile'),
   builder: (y) =>
     withLimits(
       withJson(

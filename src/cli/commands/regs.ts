@@ -1,5 +1,6 @@
 /** `vmstate regs`: every vCPU's cpreg ids and values, named. */
 import type { CommandModule } from 'yargs';
+import { listed } from '../command-list.js';
 import { limitsFrom, print, rules, streamOrStdin, withJson, withLimits, type OutputArgs } from './common.js';
 import { toJson } from '../../report/format.js';
 import { UsageError } from '../../errors.js';
@@ -19,8 +20,7 @@ interface Args extends OutputArgs {
 }
 
 export const regsCommand: CommandModule<object, Args> = {
-  command: 'regs [stream]',
-  describe: "list every vCPU's cpreg registers: id, name, value, QEMU field text; or look registers up",
+  ...listed('regs'),
   builder: (y) =>
     withLimits(withJson(y.positional('stream', { type: 'string', describe: 'stream file or libvirt save image, or - for stdin (the default when it is not a terminal)' })))
       .option('lookup', nameList('lookup', { describe: 'names or hex ids (comma-separated) to translate; no stream needed' }))

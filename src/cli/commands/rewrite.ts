@@ -1,5 +1,6 @@
 /** `vmstate rewrite`: copy a stream with edits to its cpu and device sections (no edits: byte for byte). */
 import type { CommandModule } from 'yargs';
+import { listed } from '../command-list.js';
 import { checkKernelOption, limitsFrom, policyArgv, renderOptions, rules, streamOrStdin, withJson, withLimits, type OutputArgs, policiesFromArgs, withPolicies } from './common.js';
 import { ADOPT_CLASSES } from '../../rewrite/guest-effects.js';
 import { toJson } from '../../report/format.js';
@@ -25,6 +26,7 @@ interface Args extends OutputArgs {
   strictEdits: boolean;
   dryRun: boolean;
   force: boolean;
+  fullWalk: boolean;
   loader?: string;
   kernel?: string;
   accel?: Accel;
@@ -35,8 +37,7 @@ interface Args extends OutputArgs {
 }
 
 export const rewriteCommand: CommandModule<object, Args> = {
-  command: 'rewrite [stream]',
-  describe: 'copy a stream, removing ignorable registers (and, when asked, adopting destination values) so the destination loads it',
+  ...listed('rewrite'),
   builder: (y) =>
     withPolicies(withLimits(
       withJson(
@@ -52,6 +53,7 @@ export const rewriteCommand: CommandModule<object, Args> = {
           .option('strip-subsection', texts('strip-subsection', { describe: 'drop this subsection from every device that has it, e.g. cpu/wfxt-timer, arm_gicv3_cpu/nmi (a name no section has: exit 2)' }))
           .option('strict-edits', flag({ default: false, describe: 'refuse (exit 1, nothing written) when a --strip or --adopt-dest-values register matches nothing in the stream (without it: a warning)' }))
           .option('dry-run', flag({ default: false, describe: 'show what would change; write nothing' }))
+          .option('full-walk', flag({ default: false, describe: 'read and check every byte of the input and write only bytes read (a file is otherwise cloned and only its device state rewritten)' }))
           .option('force', flag({ default: false, describe: 'also remove state the guest uses (policy violations, features in use, subsections not at their default), and write even if the destination would still reject' }))
           .option('loader', choice('loader', LOADER_CHOICES, { describe: 'destination load semantics for the re-check (default: inferred from the destination)' }))
           .option('kernel', text('kernel', { describe: 'under KVM, the destination kernel release for the re-check (default: inferred)' }))
@@ -92,6 +94,7 @@ export const rewriteCommand: CommandModule<object, Args> = {
         stripSubsections: a.stripSubsection,
         strictEdits: a.strictEdits,
         force: a.force,
+        fullWalk: a.fullWalk,
         loader: a.loader,
         accel: a.accel,
         kernel: a.kernel,
