@@ -113,7 +113,8 @@ describe('how the next step reads', () => {
     const j = vmstate(['check', A57_10, '--dest', A57_72, '--json']);
     const sg = JSON.parse(j.stdout).suggestion;
     expect(sg.predictedVerdict).toBe('accept');
-    expect(sg.argv).toEqual(['vmstate', 'rewrite', A57_10, '-o', A57_10.replace(/\.mig$/, '-rewritten.mig'), '--dest', A57_72, '--loader', 'legacy', '--strip-unknown', '--adopt-dest-values', 'id-regs']);
+    // No --loader given: the command leaves it to the rewrite to infer, as the check did.
+    expect(sg.argv).toEqual(['vmstate', 'rewrite', A57_10, '-o', A57_10.replace(/\.mig$/, '-rewritten.mig'), '--dest', A57_72, '--strip-unknown', '--adopt-dest-values', 'id-regs']);
     const t = vmstate(['check', A57_10, '--dest', A57_72]);
     expect(t.code).toBe(1);
     const lines = t.stdout.trimEnd().split('\n');
@@ -134,7 +135,7 @@ describe('how the next step reads', () => {
     const lines = r.stdout.trimEnd().split('\n');
     expect(lines[0]).toMatch(/^REJECT: /);
     expect(r.stdout).toMatch(/fatal {2}value-mismatch .* ID_DFR0_EL1/);
-    expect(lines.find((l) => l.startsWith('next step: '))).toBe(`next step: vmstate rewrite ${A57_10} -o ${A57_10.replace(/\.mig$/, '-rewritten.mig')} --dest ${A57_72} --loader legacy --strip-unknown --adopt-dest-values id-regs`);
+    expect(lines.find((l) => l.startsWith('next step: '))).toBe(`next step: vmstate rewrite ${A57_10} -o ${A57_10.replace(/\.mig$/, '-rewritten.mig')} --dest ${A57_72} --strip-unknown --adopt-dest-values id-regs`);
     const j = vmstate(['rewrite', A57_10, '-o', out, '--dest', A57_72, '--strip-unknown', '--json']);
     expect(j.code).toBe(1);
     expect(JSON.parse(j.stdout).suggestion.argv).toContain('id-regs');
