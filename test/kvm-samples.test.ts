@@ -159,7 +159,7 @@ describe('real KVM load table (samples/truth/kvm-table.json)', () => {
 
   it('every rewrite row is a stream listed in the rewrite case files, with the SHA-256 the destination loaded', () => {
     const cases = new Map<string, { sha256: string; variant: { flags: string[] } }>();
-    for (const f of ['rewrite-cases.json', 'rewrite-cases-2.json', 'rewrite-cases-3.json', 'rewrite-cases-4.json']) {
+    for (const f of ['rewrite-cases.json', ...[2, 3, 4, 5, 6].map((n) => `rewrite-cases-${n}.json`)]) {
       for (const c of JSON.parse(readFileSync(join(KVM_DIR, f), 'utf8')).cases) cases.set(c.id, c);
     }
     const rw = rows.filter((r) => r.phase === 'rewrites') as unknown as { id: string; variantSha256: string; variant: { flags: string[] } }[];

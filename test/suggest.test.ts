@@ -113,6 +113,7 @@ describe('how the next step reads', () => {
     const j = vmstate(['check', A57_10, '--dest', A57_72, '--json']);
     const sg = JSON.parse(j.stdout).suggestion;
     expect(sg.predictedVerdict).toBe('accept');
+    // No --loader given: the command leaves it to the rewrite to infer, as the check did.
     expect(sg.argv).toEqual(['vmstate', 'rewrite', A57_10, '-o', A57_10.replace(/\.mig$/, '-rewritten.mig'), '--dest', A57_72, '--strip-unknown', '--adopt-dest-values', 'id-regs']);
     const t = vmstate(['check', A57_10, '--dest', A57_72]);
     expect(t.code).toBe(1);

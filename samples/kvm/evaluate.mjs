@@ -18,13 +18,18 @@
 //                                            geometry, PSCI_VERSION and the other firmware registers):
 //                                            CACHE/rewrites2/ and samples/kvm/rewrite-cases-2.json
 //                                            (`make-kvm.py rewrites --round 2` loads them)
-//   node samples/kvm/evaluate.mjs suggested  for every row real KVM refused, ask `vmstate check --json`
-//                                            (loader = the destination's QEMU) for its next step and run
-//                                            the `vmstate rewrite` command it suggests, as printed:
-//                                            CACHE/rewrites3/ and samples/kvm/rewrite-cases-3.json
-//                                            (`make-kvm.py rewrites --round 3` loads them, `make-kvm.py
-//                                            collect-round --round 3` adds the rows); rows the check
-//                                            offers no command for are listed with its reason
+//   node samples/kvm/evaluate.mjs suggested [--round N] [--no-loader] [--changed-from M]
+//                                            for every row real KVM refused, ask `vmstate check --json`
+//                                            for its next step and run the `vmstate rewrite` command it
+//                                            suggests, as printed: CACHE/rewritesN/ and
+//                                            samples/kvm/rewrite-cases-N.json (`make-kvm.py rewrites
+//                                            --round N` loads them, `make-kvm.py collect-round --round N`
+//                                            adds the rows); rows the check offers no command for are
+//                                            listed with its reason. Round 3 (the default) passed
+//                                            --loader = the destination's QEMU; round 5 is
+//                                            `--round 5 --no-loader`: the check run as a user would, the
+//                                            destination's QEMU, KVM and kernel inferred; --changed-from M
+//                                            keeps only the rows whose command differs from round M's
 //   node samples/kvm/evaluate.mjs classes    for every round-3 row real KVM still refused, the same command
 //                                            with the other classes of guest-visible values added to
 //                                            --adopt-dest-values (cache-geometry, psci-version, fw-workarounds,
@@ -199,7 +204,7 @@ if (mode === 'check') {
 } else if (mode === 'summary') {
   await summary();
 } else {
-  console.error('usage: evaluate.mjs check|rewrites|rewrites2|suggested|classes|facts|summary [--cache DIR]');
+  console.error('usage: evaluate.mjs check|rewrites|rewrites2|suggested [--round N] [--no-loader] [--changed-from M]|classes|facts|summary [--cache DIR]');
   process.exit(2);
 }
 
@@ -372,8 +377,15 @@ async function summary() {
   out.push('');
   const rw = rows.filter((r) => r.phase === 'rewrites');
   if (rw.length) {
-    out.push('### Loads of rewritten streams (round 1: the rewrite the tool suggested then; round 2: + CCSIDR, PSCI_VERSION; round 3: the next step `check` prints; round 4: round 3 + every class of guest-visible value)', '', '| row (destination/source/stream) | round | tool predicted | real KVM |', '|---|---|---|---|');
-    for (const r of rw) out.push(`| ${r.id.replace(/^(rewrite2?|suggested|classes)\//, '')} | ${r.round ?? 1} | ${r.variant.predicted} | ${rewriteCell(r)} |`);
+    out.push('### Loads of rewritten streams (round 1: the rewrite the tool suggested then; round 2: + CCSIDR, PSCI_VERSION; round 3: the next step `check --loader` printed before the KVM model; round 4: round 3 + every class of guest-visible value; round 5: the next step `check` prints with the KVM model, run as a user would; round 6: the round-5 commands that changed once a register hidden by an ID field calls for the ID registers only)', '');
+    out.push('| round | rows | a command written | tool predicted accept | real KVM loaded | wrong accepts (predicted accept, refused) |', '|---|---|---|---|---|---|');
+    for (const n of [...new Set(rw.map((r) => r.round ?? 1))].sort((a, b) => a - b)) {
+      const x = rw.filter((r) => (r.round ?? 1) === n);
+      const pa = x.filter((r) => r.variant.predicted === 'accept' && r.result);
+      out.push(`| ${n} | ${x.length} | ${x.filter((r) => r.result).length} | ${pa.length} | ${x.filter((r) => r.result === 'accept').length} | ${pa.filter((r) => r.result !== 'accept').length} |`);
+    }
+    out.push('', '| row (destination/source/stream) | round | tool predicted | real KVM |', '|---|---|---|---|');
+    for (const r of rw) out.push(`| ${r.id.replace(/^(rewrite2?|suggested\d*|classes)\//, '')} | ${r.round ?? 1} | ${r.variant.predicted} | ${r.result ? rewriteCell(r) : 'not loaded: ' + (r.variant.suggestion?.reason ?? r.variant.toolMessage?.at(-1) ?? 'no command')} |`);
     out.push('');
   }
   const cp = join(here, 'check-vs-kvm.json');
@@ -448,11 +460,27 @@ async function rewrites2() {
 }
 
 /** The rewrite `vmstate check` itself suggests for every refused load (round 3), run as printed. */
+/**
+ * Rounds 3 and 5: for every row real KVM refused, the next step `vmstate check --json` suggests, run as
+ * printed. Round 3 named the destination's QEMU (`--loader`); with --no-loader (round 5) the check is
+ * run as a user would, the destination's QEMU, KVM and kernel inferred. Output: CACHE/rewrites<N>/ and
+ * samples/kvm/rewrite-cases-<N>.json; ids `suggested/…` (round 3) or `suggested<N>/…`.
+ */
 function suggested() {
-  const dir = join(cache, 'rewrites3');
+  const round = args.includes('--round') ? Number(args[args.indexOf('--round') + 1]) : 3;
+  const withLoader = !args.includes('--no-loader');
+  if (!Number.isInteger(round) || round < 3) {
+    console.error('evaluate.mjs suggested: --round N (N >= 3)');
+    process.exit(2);
+  }
+  // --changed-from M: only the rows whose printed command differs from round M's (the tool changed since)
+  const from = args.includes('--changed-from') ? Number(args[args.indexOf('--changed-from') + 1]) : null;
+  const before = from === null ? null : new Map(JSON.parse(readFileSync(join(here, `rewrite-cases-${from}.json`), 'utf8')).cases.map((c) => [c.variant.rewriteOf, c]));
+  const dir = join(cache, `rewrites${round}`);
   mkdirSync(dir, { recursive: true });
   const seen = new Set();
   const cases = [];
+  let same = 0;
   for (const row of table.rows) {
     if (row.phase === 'rewrites' || row.result === 'accept') continue;
     const key = `${row.source} ${row.destSample} ${row.dest.machine}`;
@@ -460,13 +488,17 @@ function suggested() {
     seen.add(key);
     const loader = LOADER[row.dest.qemu];
     const [src, dest] = [streamFile(row.source), streamFile(row.destSample)];
-    const chk = run(['check', src, '--dest', dest, '--loader', loader, '--json']);
+    const chk = run(['check', src, '--dest', dest, ...(withLoader ? ['--loader', loader] : []), '--json']);
     const sg = JSON.parse(chk.stdout).suggestion;
-    const id = `suggested/${row.id}`;
-    const file = join(dir, id.replace(/[/]/g, '__') + '.mig');
-    rmSync(file, { force: true });
     // The command as printed, with the committed names for the streams and OUT for the output.
     const named = (argv) => argv.map((a, i) => (a === src ? row.source : a === dest ? row.destSample : argv[i - 1] === '-o' ? 'OUT' : a));
+    if (before && JSON.stringify(before.get(row.id)?.variant.argv ?? null) === JSON.stringify(sg?.argv ? named(sg.argv) : null)) {
+      same++;
+      continue;
+    }
+    const id = `${round === 3 ? 'suggested' : `suggested${round}`}/${row.id}`;
+    const file = join(dir, id.replace(/[/]/g, '__') + '.mig');
+    rmSync(file, { force: true });
     let r = null;
     let rep = null;
     if (sg?.argv) {
@@ -475,15 +507,19 @@ function suggested() {
       try { rep = JSON.parse(r.stdout); } catch { rep = null; }
     }
     const written = !!r && r.status === 0 && existsSync(file);
-    const flags = sg?.argv ? sg.argv.slice(sg.argv.indexOf('--loader')) : null;
+    // The options of the printed command: all but the program, the verb, the source and `-o`/`--dest` with their values.
+    const flags = sg?.argv
+      ? sg.argv.slice(2).filter((a, i, all) => a !== src && !['-o', '--dest'].includes(a) && !['-o', '--dest'].includes(all[i - 1]))
+      : null;
     cases.push({
       id,
       case: `${row.case} rewritten for ${row.dest.l1}`,
-      title: `${row.title}, after the rewrite \`vmstate check\` suggests${flags ? ` (\`${flags.join(' ')}\`)` : ': none'}`,
+      title: `${row.title}, after the rewrite \`vmstate check\`${withLoader ? '' : ' (destination inferred)'} suggests${flags ? ` (\`${flags.join(' ')}\`)` : ': none'}`,
       source: row.source,
       variant: {
-        rewriteOf: row.id, round: 3, flags, argv: sg?.argv ? named(sg.argv) : null, file: written ? basename(file) : null,
-        toolExit: r ? r.status : null, predicted: sg?.predictedVerdict ?? null, suggestion: sg ? { reason: sg.reason, effects: sg.effects } : null,
+        rewriteOf: row.id, round, flags, argv: sg?.argv ? named(sg.argv) : null, file: written ? basename(file) : null,
+        toolExit: r ? r.status : null, predicted: sg?.predictedVerdict ?? null,
+        suggestion: sg ? { reason: sg.reason, effects: sg.effects } : null,
         toolMessage: r && !written ? (r.stderr || r.stdout).trim().split('\n').slice(-6) : null,
         edits: rep?.cpus?.[0] ? { removed: rep.cpus[0].removed.map((x) => x.name ?? x.id), changed: rep.cpus[0].changed.map((x) => x.name ?? x.id), inserted: rep.cpus[0].inserted.map((x) => x.name ?? x.id), droppedSubsections: rep.cpus[0].droppedSubsections.map((x) => x.name), refused: rep.cpus[0].refused, adopted: rep.adopted.map((a) => a.class) } : null,
       },
@@ -494,8 +530,9 @@ function suggested() {
     });
     process.stderr.write(`${(written ? 'written' : sg?.argv ? 'FAILED' : 'none').padEnd(8)} ${id}${flags ? ' ' + flags.join(' ') : ''}\n`);
   }
-  writeFileSync(join(here, 'rewrite-cases-3.json'), JSON.stringify({ description: 'the rewrite `vmstate check` suggests for each real-KVM failure (its next step, run as printed); make-kvm.py rewrites --round 3 loads the written ones', cases }, null, 1) + '\n');
-  console.log(`${cases.length} failing rows: a command suggested for ${cases.filter((c) => c.variant.argv).length}, written ${cases.filter((c) => c.file).length}`);
+  const how = (withLoader ? '(loader = the destination\'s QEMU)' : 'run as a user would (no --loader: the destination\'s QEMU, KVM and kernel inferred)') + (from === null ? '' : `, where it differs from round ${from}'s command,`);
+  writeFileSync(join(here, `rewrite-cases-${round}.json`), JSON.stringify({ description: `the rewrite \`vmstate check\` ${how} suggests for each real-KVM failure (its next step, run as printed); make-kvm.py rewrites --round ${round} loads the written ones`, cases }, null, 1) + '\n');
+  console.log(`${cases.length} failing rows${from === null ? '' : ` whose command differs from round ${from}'s (${same} the same)`}: a command suggested for ${cases.filter((c) => c.variant.argv).length}, written ${cases.filter((c) => c.file).length}`);
 }
 
 /** Round 4: the suggested command (round 3) that real KVM refused, adopting every other class too. */

@@ -5,11 +5,12 @@
                                                     streams, load each back into its own host
   samples/kvm/make-kvm.py loads  [--combo K_U]...   boot every combination again and load the
                                                     other combinations' streams (the plan below)
-  samples/kvm/make-kvm.py rewrites [--round 1|2] [--combo K_U]...
+  samples/kvm/make-kvm.py rewrites [--round N] [--combo K_U]...
                                                     load the streams rewritten by the tool
-                                                    (evaluate.mjs rewrites / rewrites2: the lists
-                                                    rewrite-cases.json / rewrite-cases-2.json) into
-                                                    their real destinations
+                                                    (evaluate.mjs rewrites / rewrites2 / suggested /
+                                                    classes: the lists rewrite-cases.json (round 1),
+                                                    rewrite-cases-N.json, streams in CACHE/rewrites or
+                                                    CACHE/rewritesN) into their real destinations
   samples/kvm/make-kvm.py collect-round --round N   add the loads of round N's rewrites (rewrite-cases-N.json,
                                                     loaded by `rewrites --round N`) to samples/truth/kvm-table.json,
                                                     replacing that round's rows; needs only the committed l1.json files

@@ -14,7 +14,7 @@ import type { Policy } from '../policy/index.js';
 import type { Accel } from '../regs/index.js';
 import { checkDecoded, type CheckResult } from '../check/check.js';
 import type { Anomaly } from '../match/index.js';
-import { hex64 } from '../regs/index.js';
+import { hex64, lookupRegs } from '../regs/index.js';
 import { adoptClassOf, ADOPT_CLASSES, ADOPT_MEANING, type AdoptClass } from './guest-effects.js';
 import { planStream, type EditRequest, type StreamPlanner } from './stream-plan.js';
 
@@ -178,6 +178,12 @@ function candidateRequests(s: DecodedStream, dest: Destination, ctx: SuggestCont
       const cls = adoptClassOf(a.reg);
       if (cls) classes.add(cls);
       else named.add(a.name ?? hex64(a.reg));
+    } else if (a.kind === 'kvm-refused' && typeof a.detail?.hiddenBy === 'string') {
+      // A register the stream lacks, written back at the destination's value and refused because
+      // a lower ID value written before it hides it: the destination's ID value shows it again.
+      const hider = lookupRegs(a.detail.hiddenBy.split('.')[0]!, 'kvm')[0];
+      const cls = hider !== undefined && onBoth(hider) ? adoptClassOf(hider) : null;
+      if (cls) classes.add(cls);
     }
   }
   // Device sections: what the destination's QEMU does not send is dropped when the flag is given.
