@@ -10,12 +10,15 @@
  *
  * Where check's verdict is `depends` (registers read back from memory QEMU never initialised),
  * QEMU's outcome must be one of the ways the load can end, and QEMU's lines that way's lines.
- * Not checked: the mapped-ram rows (the decoder does not read mapped-ram RAM: the check is a
- * typed refusal, asserted here) and the rewrite rows with nothing written (no load to compare).
+ * Streams loaded many times (repeat-loads.json) must have every way they ended among check's.
+ * `VMSTATE_KEEP_ROWS=DIR` keeps every rebuilt stream in DIR (for samples/devices/repeat-loads.py).
+ * Not checked: mapped-ram files loaded into a QEMU started without the capability (no destination
+ * stream records how its QEMU will be started: check's warning is asserted here) and the rewrite
+ * rows with nothing written (no load to compare).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, unlinkSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, unlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { checkStream, type CheckResult } from '../src/check/check.js';
@@ -27,6 +30,19 @@ const TRUTH = join(SAMPLES_DIR, 'truth');
 const DEVICES = join(SAMPLES_DIR, 'devices');
 const table: DeviceRow[] = JSON.parse(readFileSync(join(TRUTH, 'devices-table.json'), 'utf8')).rows;
 const probes: DeviceRow[] = JSON.parse(readFileSync(join(TRUTH, 'device-probes.json'), 'utf8')).rows;
+/** One stream loaded many times into its row's destination: every way it ended, and how often. */
+interface RepeatRow {
+  id: string;
+  sha256: string;
+  busy: number;
+  times: number;
+  ways: { result: 'accept' | 'reject' | 'crash'; stderr: string[]; count: number }[];
+}
+const repeats: RepeatRow[] = JSON.parse(readFileSync(join(TRUTH, 'repeat-loads.json'), 'utf8')).rows;
+const keep = process.env.VMSTATE_KEEP_ROWS;
+const manifest = new Map<string, string>(
+  (JSON.parse(readFileSync(join(DEVICES, 'manifest.json'), 'utf8')).samples as { file: string; sha256: string }[]).map((e) => [e.file, e.sha256]),
+);
 const rows = [...table, ...probes];
 const byId = new Map(rows.map((r) => [r.id, r]));
 /** Loads of a mapped-ram stream into a QEMU started without the capability: no destination stream or profile records capabilities. */
@@ -53,6 +69,7 @@ beforeAll(async () => {
     try {
       const { path, temporary } = await materialize(r, byId, root, scratch);
       results.set(r.id, await checkStream(path, await destOf(r.destSample!), { loader: LOADER[r.dest.qemu], name: r.id }));
+      if (keep) copyFileSync(path, join(keep, `${r.id.replace(/[/+]/g, '_')}.mig`));
       if (temporary) unlinkSync(path);
     } catch (e) {
       results.set(r.id, e as Error);
@@ -81,30 +98,7 @@ describe('the tables', () => {
   });
 });
 
-/**
- * Rows where check is wrong, each pinned to what check says now (so that a change either way
- * shows) with why.
- */
-const WRONG: Record<string, { verdict: string; why: string }> = {
-  '10.0/max-secure/from-11.1/suggested': {
-    verdict: 'reject',
-    why:
-      "12 AArch32 secure EL2 views (SCTLR_EL2_S …) are left missing; vCPU 1's value slots on this destination held gdbstub XML text (>= 2^32) in every measured run, " +
-      'so check calls their read-back a certain failure, but this load passed: the content of those slots differs between starts of QEMU 10.0 ' +
-      '(the rewrite+add-const loads of the same destination passed 2 of 4)',
-  },
-};
-
-describe('rows check gets wrong', () => {
-  it.each(Object.entries(WRONG))('%s: still as recorded', (id, w) => {
-    const c = results.get(id);
-    expect(c).not.toBeInstanceOf(Error);
-    expect((c as CheckResult).verdict, w.why).toBe(w.verdict);
-    expect(outcomeOf(byId.get(id)!)).not.toBe((c as CheckResult).outcome);
-  });
-});
-
-describe.each(checked.filter((r) => !WRONG[r.id]).map((r) => [`${r.id}: ${r.result}`, r] as const))('%s', (_name, r) => {
+describe.each(checked.map((r) => [`${r.id}: ${r.result}`, r] as const))('%s', (_name, r) => {
   const result = (): CheckResult => {
     const c = results.get(r.id);
     if (c instanceof Error) throw c;
@@ -134,14 +128,45 @@ describe.each(checked.filter((r) => !WRONG[r.id]).map((r) => [`${r.id}: ${r.resu
   });
 });
 
+describe('streams loaded again and again (repeat-loads.json)', () => {
+  const resultOf = (result: RepeatRow['ways'][number]['result']) => outcomeOf({ result } as DeviceRow);
+  it('are rows of the table, with the stream the row loaded', () => {
+    expect(repeats.length).toBeGreaterThan(0);
+    for (const x of repeats) {
+      const r = byId.get(x.id)!;
+      const sha =
+        r.kind === 'load' ? manifest.get(r.source) : r.kind === 'suggested' ? r.suggestion!.sha256 : r.kind === 'rewrite' ? r.rewrite!.sha256 : r.edit!.sha256;
+      expect(sha, x.id).toBe(x.sha256);
+      expect(x.ways.reduce((n, w) => n + w.count, 0), x.id).toBe(x.times);
+    }
+  });
+
+  it.each(repeats.map((x) => [`${x.id} (${x.times} loads, ${x.busy} busy)`, x] as const))('%s: every way it ended is one check names', (_n, x) => {
+    const c = results.get(x.id) as CheckResult;
+    expect(c).toBeDefined();
+    if (new Set(x.ways.map((w) => w.result)).size > 1) expect(c.verdict).toBe('depends');
+    const ways = waysOf(c);
+    for (const w of x.ways) expect(ways.filter((v) => v.outcome === resultOf(w.result)).map((v) => v.qemuLines), `${x.id}: ${w.result}`).toContainEqual(w.stderr);
+  });
+
+  it('include a stream QEMU loaded one time and refused another, and one it refused every time', () => {
+    expect(repeats.some((x) => new Set(x.ways.map((w) => w.result)).size > 1)).toBe(true);
+    expect(repeats.some((x) => x.ways.length === 1 && x.times >= 10)).toBe(true);
+  });
+});
+
 describe('rows that are not checked', () => {
-  it('mapped-ram streams loaded without the capability: QEMU refused them; check decodes them and judges the state alone', async () => {
+  it('mapped-ram streams loaded without the capability: QEMU refused them; check judges the state and says what the destination must set', async () => {
     const mr = rows.filter(capsNone);
     expect(mr.length).toBeGreaterThan(0);
     for (const r of mr) {
       expect(r.result, r.id).toBe('reject');
-      const c = await checkStream(unpacked(root, r.source), unpacked(root, r.source));
+      expect(r.stderr[0]).toBe('Capability mapped-ram is off, but received capability is on');
+      const c = await checkStream(unpacked(root, r.source), await loadDestination(unpacked(root, r.destSample!)));
       expect(c.verdict, r.id).toBe('accept');
+      expect(c.warnings.join('\n'), r.id).toContain(`else QEMU refuses: '${r.stderr[0]}'`);
+      // A destination saved with the capability was started with it: nothing to say.
+      expect((await checkStream(unpacked(root, r.source), await loadDestination(unpacked(root, r.source)))).warnings).toEqual([]);
     }
   });
 

@@ -19,7 +19,10 @@ suite rebuilds the stream without this script. The same change is made in the st
 (QEMU never reads it on load; readers that check the two against each other do).
 
 Probes without an edit load an unmodified sample into a destination that differs: no devices
-(its sections are unknown there), one vCPU fewer, devices the stream lacks.
+(its sections are unknown there), one vCPU fewer, devices the stream lacks. Register probes
+(QEMU 11.1 only) remove one register from the destination's own stream (edit.variant, made with
+samples/truth/variants.mjs): whether its value slot, raw-written through the register's write
+function, reads back.
 
 --samples: where the archives are unpacked (make-device-samples.py unpack --to DIR), default
 samples/devices. Needs root (chroot) for 10.0 and 11.1. Stdlib only.
@@ -30,6 +33,7 @@ import hashlib
 import importlib.util
 import json
 import os
+import subprocess
 import sys
 import tempfile
 
@@ -53,6 +57,21 @@ def rename(old, new):
 
 def version(record, new):
     return {"kind": "version", "record": record, "to": new}
+
+
+def missing(name, reg_id, versions):
+    """One register removed from every vCPU of the stream (samples/truth/variants.mjs), on the
+    QEMU versions that have it: the destination raw-writes it from a value slot it never filled."""
+    return {"kind": "remove-register", "name": name, "id": reg_id, "versions": versions}
+
+
+# Registers whose write function only masks (src/match/write-masks.ts), and GCSPR (its write
+# clears bits [2:0]): missing from an 11.1 stream of a guest with EL2, each on its own.
+MISSING = [("MECID_P1_EL2", "0x603000000013e542"), ("MECID_A0_EL2", "0x603000000013e541"),
+           ("VMECID_P_EL2", "0x603000000013e548"), ("MECID_RL_A_EL3", "0x603000000013f551"),
+           ("SCTLR2_EL1", "0x603000000013c083"), ("SCTLR2_EL3", "0x603000000013f083"),
+           ("TCR2_EL2", "0x603000000013e103"), ("GCSPR_EL1", "0x603000000013c129"),
+           ("GCSPR_EL0", "0x603000000013d929")]
 
 
 # id, base config, edit (or None), destination change (or None), what it shows
@@ -80,7 +99,9 @@ PROBES = [
      "a stream of two vCPUs into a destination with one"),
     ("instance-unknown-gicv3", "max-gicv3-its", None, {"smp": 1},
      "a stream of two vCPUs with a GICv3 into a destination with one"),
-]
+] + [("missing-" + name.lower().replace("_", "-"), "max-el2", missing(name, rid, ["11.1"]), None,
+      "the destination's own stream without %s (its value slot is raw-written through its write function)" % name)
+     for name, rid in MISSING]
 
 
 def find_all(buf, pat):
@@ -136,6 +157,13 @@ def patches_for(buf, edit):
     return [(at[0], old, to.to_bytes(4, "big")), (vd + desc[0] + dlen, dold, str(to).encode())]
 
 
+def remove_registers(src, ids, out):
+    """Writes src without the registers ids (samples/truth/variants.mjs) to out."""
+    script = ("import { applyVariant } from %s; await applyVariant(process.argv[1], JSON.parse(process.argv[2]), process.argv[3]);"
+              % json.dumps(os.path.join(SAMPLES, "truth", "variants.mjs")))
+    subprocess.run(["node", "--input-type=module", "-e", script, src, json.dumps([{"op": "remove", "ids": ids}]), out], check=True)
+
+
 def apply(buf, patches):
     b = bytearray(buf)
     for off, old, new in patches:
@@ -158,6 +186,8 @@ def rows(env, samples_dir):
     out = []
     for q in VERSIONS:
         for pid, config, edit, dchange, what in PROBES:
+            if edit and q not in edit.get("versions", VERSIONS):
+                continue
             src = base_sample(q, config)
             with open(os.path.join(samples_dir, src[len("devices/"):]), "rb") as f:
                 buf = f.read()
@@ -182,7 +212,14 @@ def rows(env, samples_dir):
             row["destSample"] = dest_sample
             row["destConfig"] = dconfig
             row["blanks"] = env.cfg["blanks"].get(devices, []) if devices else []
-            if edit:
+            if edit and edit["kind"] == "remove-register":
+                variant = [{"op": "remove", "ids": [edit["id"]]}]
+                with tempfile.TemporaryDirectory() as tmp:
+                    remove_registers(os.path.join(samples_dir, src[len("devices/"):]), [edit["id"]], os.path.join(tmp, "out.mig"))
+                    with open(os.path.join(tmp, "out.mig"), "rb") as f:
+                        digest = hashlib.sha256(f.read()).hexdigest()
+                row["edit"] = {"what": edit, "variant": variant, "sha256": digest}
+            elif edit:
                 p = patches_for(buf, edit)
                 row["edit"] = {"what": edit, "patches": [{"offset": o, "from": a.hex(), "to": b.hex()} for o, a, b in p],
                                "sha256": hashlib.sha256(apply(buf, p)).hexdigest()}
@@ -214,6 +251,13 @@ def save_dest(env, row, samples_dir):
 def materialize(row, samples_dir, out_path):
     with open(os.path.join(samples_dir, row["source"][len("devices/"):]), "rb") as f:
         buf = f.read()
+    if "edit" in row and "variant" in row["edit"]:
+        remove_registers(os.path.join(samples_dir, row["source"][len("devices/"):]), row["edit"]["variant"][0]["ids"], out_path)
+        with open(out_path, "rb") as f:
+            buf = f.read()
+        if hashlib.sha256(buf).hexdigest() != row["edit"]["sha256"]:
+            raise SystemExit("%s: the edited stream differs from the table" % row["id"])
+        return
     if "edit" in row:
         buf = apply(buf, [(p["offset"], bytes.fromhex(p["from"]), bytes.fromhex(p["to"])) for p in row["edit"]["patches"]])
         if hashlib.sha256(buf).hexdigest() != row["edit"]["sha256"]:
@@ -266,7 +310,7 @@ def cmd_run(env, opts):
         print()
         return
     mds.write_json(OUT, {
-        "description": "Real QEMU loads of small edits of the device samples (see samples/devices/probe-messages.py): what QEMU prints for an unknown subsection (device level, nested in a struct, cpu), a subsection or section version above or below the destination's, a section or instance the destination lacks, and a section only the destination has. Row shape as in devices-table.json; edit.patches rebuild the stream from the sample (offset, old and new bytes as hex) and edit.sha256 is the result's; destSample is the sample the destination would save (null when the destination differs from the source's configuration); blanks are the scratch files the destination was given.",
+        "description": "Real QEMU loads of small edits of the device samples (see samples/devices/probe-messages.py): what QEMU prints for an unknown subsection (device level, nested in a struct, cpu), a subsection or section version above or below the destination's, a section or instance the destination lacks, a section only the destination has, and a register missing from the destination's own stream (QEMU 11.1, raw-written from a value slot it never filled). Row shape as in devices-table.json; edit.patches rebuild the stream from the sample (offset, old and new bytes as hex), edit.variant with samples/truth/variants.mjs, and edit.sha256 is the result's; destSample is the sample the destination would save (null when the destination differs from the source's configuration); blanks are the scratch files the destination was given.",
         "qemu": {q: env.version_line(q) for q in VERSIONS},
         "destination": "-S -nodefaults -display none, TCG, plus dest.*",
         "rows": table,

@@ -260,6 +260,14 @@ export function checkDecoded(name: string, s: DecodedStream, dest: Destination, 
   if (!ended) ways.push({ outcome: 'load', qemuError: null, qemuLines: lines, crash: null });
   const first = ways[0]!;
   const warnings: string[] = [];
+  // The capabilities QEMU validates are how the destination is started (migrate-set-capabilities
+  // before migrate-incoming), which a saved stream does not fix: say what it must set.
+  for (const cap of s.configuration?.capabilities ?? []) {
+    if (dest.model.capabilities?.includes(cap)) continue;
+    warnings.push(
+      `the stream was saved with capability ${cap}: start the destination with it too (migrate-set-capabilities before migrate-incoming), else QEMU refuses: 'Capability ${cap} is off, but received capability is on'`,
+    );
+  }
   const crashed = ways.find((w) => w.crash)?.crash;
   if (crashed) {
     warnings.push(`${crashed.device} ${crashed.instance}: QEMU ${GENERATION_VERSIONS[generation!]} does not refuse subsection '${crashed.name}': it aborts on an assertion (the destination process crashes)`);

@@ -83,7 +83,10 @@ export async function loadDestination(input: string | Uint8Array, options: Desti
       accel: inferAccel(s.cpus.flatMap((c) => c.ids)),
       pageSize: 1 << (s.configuration?.pageBits ?? 10),
     };
-    if (s.configuration) model.machineType = s.configuration.machine;
+    if (s.configuration) {
+      model.machineType = s.configuration.machine;
+      model.capabilities = s.configuration.capabilities;
+    }
     const d: Destination = { path, model, generation: told?.generation ?? null, vmdesc: s.vmdesc?.json ?? null };
     if (told) d.generationFrom = `the destination stream: ${told.from}`;
     return d;

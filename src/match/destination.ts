@@ -47,6 +47,8 @@ export interface DestinationModel {
   machineType?: string;
   /** Target page size in bytes. */
   pageSize?: number;
+  /** The stream-format capabilities its own stream was saved with (`configuration/capabilities`). */
+  capabilities?: string[];
   /** The `cpu` subsections the destination's own stream carries, with their versions. */
   subsections?: CpuSubsection[];
   /** The destination's device sections, in its stream's order (unknown for a plain register list). */

@@ -14,6 +14,7 @@ import { hex64, idRegisterFields, isIdRegister, regName } from '../regs/index.js
 import type { Anomaly, AnomalyKind } from './anomalies.js';
 import { decideOnlyInStream, missingTolerance, policyRef, type MatchContext } from './context.js';
 import { measuredSlots, type MeasuredSlots } from './cpreg-slots.js';
+import { WRITE_MASKS } from './write-masks.js';
 import { generationVersion, measuredVcpuSlots, type MeasuredVcpuSlots } from './vcpu-slots.js';
 import type { DestinationCpu } from './destination.js';
 import { countBound } from './loaders.js';
@@ -137,7 +138,7 @@ export class CpuMerge {
   }
 
   /** The value slot of destination register `i` before the load (TCG). */
-  private slotOf(i: number): { slot: SlotContent; note: string } {
+  private slotOf(i: number): { slot: SlotContent; fresh?: true; note: string } {
     const { spec } = this.ctx;
     if (this.vcpuSlots === undefined) {
       // A measurement of this very vCPU comes first: vCPUs of one destination can differ.
@@ -146,7 +147,8 @@ export class CpuMerge {
     }
     if (this.vcpuSlots) {
       const cell = this.vcpuSlots.cells[i]!;
-      return { slot: cell, note: SLOT_NOTE.vcpu(this.vcpuSlots, this.input.instance, cell) };
+      const note = SLOT_NOTE.vcpu(this.vcpuSlots, this.input.instance, cell);
+      return this.vcpuSlots.split ? { slot: cell, fresh: true, note } : { slot: cell, note };
     }
     if (spec.valueSlot === 'zero') return { slot: 0n, note: SLOT_NOTE.zero };
     if (this.slots === undefined) this.slots = spec.slotQemu ? measuredSlots(this.input.dest.ids, spec.slotQemu) : null;
@@ -330,8 +332,11 @@ export class CpuMerge {
     if (accel === 'tcg') {
       const dv = dest.values?.[i] ?? null;
       const kind = this.kindOf(id);
-      const { slot, note: slotNote } = this.slotOf(i);
-      const back = readsBack(id, slot, kind, dv);
+      const { slot, fresh, note: slotNote } = this.slotOf(i);
+      // A vCPU measured in reused memory while another was fresh can be fresh (all 0) on
+      // another start (see MeasuredVcpuSlots.split), so both contents must agree.
+      const measured = readsBack(id, slot, kind, dv);
+      const back = fresh && measured !== readsBack(id, 0n, kind, dv) ? null : measured;
       const fixed = kind === 'const' || kind === 'ignore';
       const stale = slot === 'unknown' || slot === 'wide';
       // Stale heap data (text, pointers, sizes) equals a register's non-zero constant only by
@@ -339,14 +344,15 @@ export class CpuMerge {
       const fails = back === false || (back === null && fixed && (dv === null || (stale && dv !== 0n)));
       const open = !fails && back === null && (fixed || isNarrow(id) || kind === 'writefn' || kind === 'rawfn');
       if (fails) {
-        const what = fixed ? 'constant register' : '32-bit register';
+        const mask = kind === 'writefn' ? WRITE_MASKS.get(id) : undefined;
+        const what = fixed ? 'constant register' : mask ? `register whose write keeps only bits ${hex64(mask.keeps)}${mask.exact ? '' : ' (at most)'}` : '32-bit register';
         const message =
           fixed && dv === null
             ? `${what} missing from the stream; its slot reads back only if it holds the constant (unknown here)`
             : back === false
             ? fixed
               ? `${what} missing from the stream; its value slot holds ${slotText(slot)}, which does not read back as ${hex64(dv!)}`
-              : `${what} missing from the stream; its value slot holds ${slotText(slot)}, which does not read back in 32 bits`
+              : `${what} missing from the stream; its value slot holds ${slotText(slot)}, which does not read back ${mask ? 'through that write' : 'in 32 bits'}`
             : `${what} missing from the stream; its value slot holds stale data, which reads back as ${hex64(dv!)} only by coincidence`;
         const a: Anomaly = { ...this.anomaly('missing-const', true, id, message, this.withFailure(line)), note: slotNote };
         if (dv !== null) a.expected = dv;
@@ -356,7 +362,8 @@ export class CpuMerge {
       }
       if (open) {
         const what = fixed ? `the constant ${hex64(dv!)}` : isNarrow(id) ? 'a value below 2^32' : 'a value its write function keeps (0 does)';
-        const message = `missing from the stream; it reads back only if its value slot, which holds ${slotText(slot)}, holds ${what} when QEMU loads: QEMU may load or refuse`;
+        const holds = fresh && measured !== null ? `held ${slotText(slot)} where measured and 0 where its array is fresh memory` : `holds ${slotText(slot)}`;
+        const message = `missing from the stream; it reads back only if its value slot, which ${holds}, holds ${what} when QEMU loads: QEMU may load or refuse`;
         const a: Anomaly = { ...this.anomaly('missing-stale', false, id, message, this.withFailure(line)), note: slotNote, detail: { outcome: 'depends' } };
         if (dv !== null) a.expected = dv;
         if (tol) a.policy = policyRef(tol);

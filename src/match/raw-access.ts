@@ -9,6 +9,7 @@
 import { decodeRegId, idToCpregKey } from '../regs/index.js';
 import { CPREG_ACCESS, type RawWriteKindName } from './cpreg-access.generated.js';
 import type { QemuGeneration } from './generations.js';
+import { WRITE_MASKS } from './write-masks.js';
 
 /**
  * How a register's raw write behaves:
@@ -94,6 +95,13 @@ export function readsBack(id: bigint, slot: SlotContent, kind: RawWriteKind, fix
     if (typeof slot === 'bigint' && slot >= WIDE) return false;
   }
   if (kind === 'plain') return slot === 'unknown' && isNarrow(id) ? null : true;
+  // A write function that only masks: what it keeps decides.
+  const mask = kind === 'writefn' ? WRITE_MASKS.get(id) : undefined;
+  if (mask && slot === 'wide' && mask.keeps < WIDE) return false;
+  if (mask && typeof slot === 'bigint') {
+    if ((slot & ~mask.keeps) !== 0n) return false;
+    if (mask.exact) return true;
+  }
   // writefn / rawfn: writing 0 or the register's current value is taken to keep it
   if (typeof slot === 'bigint' && (slot === 0n || slot === fixed)) return true;
   return null;

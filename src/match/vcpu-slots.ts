@@ -17,6 +17,15 @@ export interface MeasuredVcpuSlots {
   images: readonly VcpuSlotImage[];
   /** Per destination index: the slot's content (`unknown` where measurements differed). */
   cells: SlotContent[];
+  /**
+   * Whether this vCPU's array was reused memory (a slot not 0) while another vCPU's was fresh
+   * (all 0). Such a split is a race between QEMU's threads: real QEMU 10.0.13
+   * `-cpu max,secure=on` loaded one file 1 time of 10 idle and 5 of 12 busy
+   * (samples/truth/repeat-loads.json) though every measured start put vCPU 1 in reused memory,
+   * so its slots may as well all read 0. Where every vCPU is reused (QEMU 11.1) the loads
+   * follow the measurement (22 of 22).
+   */
+  split: boolean;
 }
 
 const parse = (c: string): SlotContent => (c === 'w' ? 'wide' : c === '?' ? 'unknown' : BigInt('0x' + c));
@@ -40,11 +49,14 @@ export function measuredVcpuSlots(ids: readonly bigint[], qemu: string, instance
   if (hit !== undefined) return hit;
   const images = VCPU_SLOT_IMAGES.filter((m) => m.digest === digest && m.count === ids.length && m.qemu.includes(qemu) && instance < m.vcpus.length);
   let cells: SlotContent[] | null = null;
+  let split = false;
   for (const m of images) {
     const mine = m.vcpus[instance]!.split(',').map(parse);
     cells = cells ? cells.map((c, i) => (c === mine[i] ? c : 'unknown')) : mine;
+    const fresh = m.vcpus.map((v) => /^0(,0)*$/.test(v));
+    split ||= !fresh[instance] && fresh.includes(true);
   }
-  const out = cells ? { images, cells } : null;
+  const out = cells ? { images, cells, split } : null;
   cache.set(key, out);
   return out;
 }

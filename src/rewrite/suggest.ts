@@ -144,8 +144,17 @@ export function suggestRewrite(s: DecodedStream, dest: Destination, ctx: Suggest
     last = { request, result };
   }
   if (!last) return none('no edit of the stream addresses what the destination refuses');
+  const after = `even after ${requestFlags(last.request).join(' ') || 'every edit'}`;
   const left = fatalOf(last.result).slice(0, 3).map((a) => `${a.name ?? a.kind}: ${a.message}`);
-  return none(`no rewrite is predicted to load: even after ${requestFlags(last.request).join(' ') || 'every edit'}, the destination would refuse it (${left.join('; ')})`);
+  if (!left.length && last.result.verdict === 'depends') {
+    // Nothing certain is left: registers no edit may invent are read back from stale memory.
+    const open = [...new Set(last.result.devices.flatMap((d) => d.anomalies).filter((a) => a.kind === 'missing-stale').map((a) => a.name ?? a.id ?? ''))];
+    const named = `${open.slice(0, 3).join(', ')}${open.length > 3 ? ` and ${open.length - 3} more` : ''}`;
+    return none(
+      `no rewrite is predicted to load for certain: ${after}, the destination may load or refuse it, by what memory it never initialised holds for ${open.length} register${open.length > 1 ? 's' : ''} the stream lacks and no edit may invent (${named})`,
+    );
+  }
+  return none(`no rewrite is predicted to load: ${after}, the destination would refuse it (${left.join('; ')})`);
 }
 
 /** Why the offered edits, from the findings they answer. */

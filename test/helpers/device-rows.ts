@@ -42,6 +42,8 @@ export interface DeviceRow {
     of?: string;
     steps?: ({ step: 'strip-subsections'; strip: string[] } | { step: 'add-const'; inserted: { id: string; value: string }[] })[];
     patches?: { offset: number; from: string; to: string }[];
+    /** A probe's edit as samples/truth/variants.mjs operations. */
+    variant?: { op: 'remove'; ids: string[] }[];
     sha256: string;
   };
 }
@@ -85,6 +87,11 @@ async function redoRewrite(src: string, destPath: string, loader: string, out: s
 export async function materialize(row: DeviceRow, byId: Map<string, DeviceRow>, root: string, scratch: string): Promise<{ path: string; temporary: boolean }> {
   if (row.kind === 'load') return { path: unpacked(root, row.source), temporary: false };
   const base = join(scratch, row.id.replace(/[/+]/g, '_'));
+  if (row.kind === 'probe' && row.edit?.variant) {
+    await applyVariant(unpacked(root, row.source), row.edit.variant, base + '.mig');
+    if (sha256(base + '.mig') !== row.edit.sha256) throw new Error(`${row.id}: the edited stream differs from the table`);
+    return { path: base + '.mig', temporary: true };
+  }
   if (row.kind === 'probe') {
     const buf = Buffer.from(readFileSync(unpacked(root, row.source)));
     for (const p of row.edit?.patches ?? []) {
