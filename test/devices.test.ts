@@ -290,7 +290,7 @@ describe('the device load table', () => {
     kind: string;
     config: string;
     source: string;
-    dest: { qemu: string; machineType: string; incoming: string };
+    dest: { qemu: string; machineType: string; incoming: string; capabilities?: string[] };
     destSample: string | null;
     result: string | null;
     stderr: string[];
@@ -306,9 +306,12 @@ describe('the device load table', () => {
       expect(src, r.id).toBeDefined();
       expect(src!.config).toBe(r.config);
       if (r.destSample === null) continue;
-      // The destination sample was saved by the destination itself: same QEMU, machine type, guest.
+      // The destination sample was saved by the destination itself: same QEMU, machine type, guest,
+      // and stream-format capabilities (a mapped-ram file where it was started with mapped-ram).
       const dst = byFile.get(r.destSample)!;
-      expect([dst.qemu, dst.machineType, dst.config, dst.kind], r.id).toEqual([r.dest.qemu, r.dest.machineType, r.config, 'stream']);
+      const caps = r.dest.capabilities ?? [];
+      const kind = !caps.includes('mapped-ram') ? 'stream' : caps.includes('multifd') ? 'mapped-ram-multifd' : 'mapped-ram';
+      expect([dst.qemu, dst.machineType, dst.config, dst.kind], r.id).toEqual([r.dest.qemu, r.dest.machineType, r.config, kind]);
     }
   });
 

@@ -397,17 +397,25 @@ def load_rows(env):
                 dest_sample = by_key.get((q, dm, cid, "stream"))
                 rows.append(make_row(env, s, q, m, dm, dest_sample, [], []))
         else:
+            # the destination's own sample saved with the capabilities it is started with (its
+            # configuration lists them): what a user would hand check for that destination
+            dest_of = lambda q, caps: by_key.get((q, mtype, cid, sample_kind(caps)))
             for q in ["10.0", "11.1"]:
-                dest_sample = by_key.get((q, mtype, cid, "stream"))
-                rows.append(make_row(env, s, q, s["machine"], mtype, dest_sample, s["capabilities"], s["parameters"]))
+                rows.append(make_row(env, s, q, s["machine"], mtype, dest_of(q, s["capabilities"]), s["capabilities"], s["parameters"]))
             # the same file with the capabilities a user may forget
             q = s["qemu"]
-            dest_sample = by_key.get((q, mtype, cid, "stream"))
             if "multifd" in s["capabilities"]:
-                rows.append(make_row(env, s, q, s["machine"], mtype, dest_sample, ["mapped-ram"], [], "caps-without-multifd"))
+                rows.append(make_row(env, s, q, s["machine"], mtype, dest_of(q, ["mapped-ram"]), ["mapped-ram"], [], "caps-without-multifd"))
             else:
-                rows.append(make_row(env, s, q, s["machine"], mtype, dest_sample, [], [], "caps-none"))
+                rows.append(make_row(env, s, q, s["machine"], mtype, dest_of(q, []), [], [], "caps-none"))
     return rows
+
+
+def sample_kind(caps):
+    """The kind of sample a QEMU started with these capabilities saves."""
+    if "mapped-ram" not in caps:
+        return "stream"
+    return "mapped-ram-multifd" if "multifd" in caps else "mapped-ram"
 
 
 def make_row(env, s, q, machine, dmtype, dest_sample, caps, params, variant=None):

@@ -7,6 +7,7 @@
 import { decodeStream, type DecodedStream, type DecodeLimits, type StreamInput } from '../stream/decode.js';
 import type { CpuSection } from '../stream/records.js';
 import {
+  compareCapabilities,
   compareDevice,
   compareMachineType,
   CRASHING_CPU_SUBSECTIONS,
@@ -224,8 +225,14 @@ export function checkDecoded(name: string, s: DecodedStream, dest: Destination, 
   }
   const style = messageStyle(match.loader);
   const global: Anomaly[] = [];
-  const machine = s.configuration && dest.model.machineType ? compareMachineType(s.configuration.machine, dest.model.machineType, style) : null;
-  if (machine) global.push(machine);
+  // The configuration's capabilities subsection is checked as it loads, before the machine type
+  // (the configuration's own post-load); 7.2 validates other capabilities and is not modelled.
+  const destCaps = generation !== '7.2' ? dest.model.capabilities : undefined;
+  const caps = s.configuration && destCaps ? compareCapabilities(s.configuration.capabilities, destCaps, style) : null;
+  const machineType = s.configuration && dest.model.machineType ? compareMachineType(s.configuration.machine, dest.model.machineType, style) : null;
+  const machine = caps ?? machineType;
+  if (caps) global.push(caps);
+  if (machineType) global.push(machineType);
   const known = knownVmsds(generation);
   const crashing = generation && (dest.model.devices || dest.model.subsections) ? CRASHING_CPU_SUBSECTIONS[generation] : [];
   const streamDevices = deviceSections(s.sections, s.vmdesc?.json.devices ?? null, s.cpus);
@@ -262,7 +269,7 @@ export function checkDecoded(name: string, s: DecodedStream, dest: Destination, 
   const warnings: string[] = [];
   // The capabilities QEMU validates are how the destination is started (migrate-set-capabilities
   // before migrate-incoming), which a saved stream does not fix: say what it must set.
-  for (const cap of s.configuration?.capabilities ?? []) {
+  for (const cap of destCaps ? [] : (s.configuration?.capabilities ?? [])) {
     if (dest.model.capabilities?.includes(cap)) continue;
     warnings.push(
       `the stream was saved with capability ${cap}: start the destination with it too (migrate-set-capabilities before migrate-incoming), else QEMU refuses: 'Capability ${cap} is off, but received capability is on'`,

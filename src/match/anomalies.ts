@@ -38,6 +38,8 @@ import type { PolicyKind } from '../policy/index.js';
  *   `crash`).
  * - `subsection-version`: a subsection version the destination cannot load.
  * - `machine-type`: the machine type check of the configuration item fails.
+ * - `capabilities`: the stream-format capabilities (mapped-ram, x-ignore-shared) the stream was
+ *   saved with differ from the destination's.
  * - `kvm-refused`: under KVM, a register write of the destination's list that the kernel
  *   refuses (KVM_SET_ONE_REG: EINVAL for a value, ENOENT for a register whose feature the ID
  *   values in force hide); `detail` holds `errno`, the value's `class` and where the value came
@@ -63,6 +65,7 @@ export type AnomalyKind =
   | 'unknown-subsection'
   | 'subsection-version'
   | 'machine-type'
+  | 'capabilities'
   | 'kvm-refused';
 
 /** The policy rule an anomaly refers to. */

@@ -20,7 +20,7 @@ export {
   unionSubsections,
 } from './destination.js';
 export type { CpuSubsection, DestinationCpu, DestinationModel, DestinationOrigin } from './destination.js';
-export { compareMachineType } from './compare.js';
+export { compareCapabilities, compareMachineType } from './compare.js';
 export { deviceSections, subsectionPlace } from './device-sections.js';
 export type { DeviceSection, EnclosingField, SubsectionRef } from './device-sections.js';
 export { compareDevice, onlyOnDestination } from './devices.js';

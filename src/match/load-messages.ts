@@ -85,6 +85,16 @@ export function machineTypeLines(style: MessageStyle, received: string, local: s
 }
 
 /**
+ * savevm.c configuration_validate_capabilities: one line per capability QEMU validates whose state
+ * differs (in QEMU's enum order), then the end; 11.1's chain names the configuration's post-load.
+ */
+export function capabilityLines(style: MessageStyle, mismatches: readonly { name: string; local: boolean }[]): string[] {
+  const lines = mismatches.map((m) => `Capability ${m.name} is ${m.local ? 'on' : 'off'}, but received capability is ${m.local ? 'off' : 'on'}`);
+  const last = style === 'report' ? end(EINVAL) : end(EINVAL, 'post load hook failed for: configuration, version_id: 1, minimum_version: 0: Failed to validate capabilities');
+  return [...lines, last];
+}
+
+/**
  * savevm.c check_section_footer: after the fields and subsections QEMU read, the next byte is not
  * the section's footer (it read a layout other than the one sent).
  */

@@ -54,6 +54,7 @@ export interface SuggestContext {
 /** Findings no rewrite of the stream can remove. */
 const UNFIXABLE: Partial<Record<Anomaly['kind'], (a: Anomaly) => string>> = {
   'machine-type': (a) => `${a.message}: start the destination with the stream's machine type, or save the guest with the destination's`,
+  capabilities: (a) => `${a.message}: set them on the destination (migrate-set-capabilities before migrate-incoming)`,
   'unknown-instance': (a) => `${a.message}: start the destination with as many vCPUs as the source had`,
   'policy-violation': (a) => `${a.name ?? a.id}: ${a.message} (a rewrite would have to remove it with --force)`,
   unsorted: (a) => `${a.name ?? a.id}: the stream's register list is out of order (${a.message})`,
