@@ -138,7 +138,7 @@ export class CpuMerge {
   }
 
   /** The value slot of destination register `i` before the load (TCG). */
-  private slotOf(i: number): { slot: SlotContent; fresh?: true; note: string } {
+  private slotOf(i: number): { slot: SlotContent; others?: readonly SlotContent[]; note: string } {
     const { spec } = this.ctx;
     if (this.vcpuSlots === undefined) {
       // A measurement of this very vCPU comes first: vCPUs of one destination can differ.
@@ -148,7 +148,8 @@ export class CpuMerge {
     if (this.vcpuSlots) {
       const cell = this.vcpuSlots.cells[i]!;
       const note = SLOT_NOTE.vcpu(this.vcpuSlots, this.input.instance, cell);
-      return this.vcpuSlots.split ? { slot: cell, fresh: true, note } : { slot: cell, note };
+      const others = this.vcpuSlots.others?.[i];
+      return others?.length ? { slot: cell, others, note } : { slot: cell, note };
     }
     if (spec.valueSlot === 'zero') return { slot: 0n, note: SLOT_NOTE.zero };
     if (this.slots === undefined) this.slots = spec.slotQemu ? measuredSlots(this.input.dest.ids, spec.slotQemu) : null;
@@ -332,11 +333,11 @@ export class CpuMerge {
     if (accel === 'tcg') {
       const dv = dest.values?.[i] ?? null;
       const kind = this.kindOf(id);
-      const { slot, fresh, note: slotNote } = this.slotOf(i);
-      // A vCPU measured in reused memory while another was fresh can be fresh (all 0) on
-      // another start (see MeasuredVcpuSlots.split), so both contents must agree.
+      const { slot, others, note: slotNote } = this.slotOf(i);
+      // On another start the slot may hold what another vCPU's held when measured (see
+      // MeasuredVcpuSlots.others): every content it can hold must agree.
       const measured = readsBack(id, slot, kind, dv);
-      const back = fresh && measured !== readsBack(id, 0n, kind, dv) ? null : measured;
+      const back = others?.some((o) => readsBack(id, o, kind, dv) !== measured) ? null : measured;
       const fixed = kind === 'const' || kind === 'ignore';
       const stale = slot === 'unknown' || slot === 'wide';
       // Stale heap data (text, pointers, sizes) equals a register's non-zero constant only by
@@ -362,7 +363,7 @@ export class CpuMerge {
       }
       if (open) {
         const what = fixed ? `the constant ${hex64(dv!)}` : isNarrow(id) ? 'a value below 2^32' : 'a value its write function keeps (0 does)';
-        const holds = fresh && measured !== null ? `held ${slotText(slot)} where measured and 0 where its array is fresh memory` : `holds ${slotText(slot)}`;
+        const holds = others && measured !== null ? `held ${slotText(slot)} where measured and ${others.map(slotText).join(' or ')} in another vCPU's array` : `holds ${slotText(slot)}`;
         const message = `missing from the stream; it reads back only if its value slot, which ${holds}, holds ${what} when QEMU loads: QEMU may load or refuse`;
         const a: Anomaly = { ...this.anomaly('missing-stale', false, id, message, this.withFailure(line)), note: slotNote, detail: { outcome: 'depends' } };
         if (dv !== null) a.expected = dv;

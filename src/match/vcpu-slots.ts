@@ -3,7 +3,9 @@
  * (./vcpu-slots.generated.ts, scripts/measure-vcpu-slots.py): the vCPUs of one destination can
  * differ — on QEMU 10.0.13 `-cpu max,secure=on` one vCPU's slots are fresh (0) and the other's
  * hold the text of the gdbstub's register XML — so where a destination was measured per vCPU,
- * that measurement is what a missing register is read back from.
+ * that measurement is what a missing register is read back from. Which vCPU's array lands in
+ * which memory is a race between QEMU's threads, though: on another start a vCPU may hold what
+ * another one held when measured (samples/truth/repeat-loads.json).
  * @module
  */
 import { idListDigest } from './cpreg-slots.js';
@@ -18,14 +20,14 @@ export interface MeasuredVcpuSlots {
   /** Per destination index: the slot's content (`unknown` where measurements differed). */
   cells: SlotContent[];
   /**
-   * Whether this vCPU's array was reused memory (a slot not 0) while another vCPU's was fresh
-   * (all 0). Such a split is a race between QEMU's threads: real QEMU 10.0.13
-   * `-cpu max,secure=on` loaded one file 1 time of 10 idle and 5 of 12 busy
-   * (samples/truth/repeat-loads.json) though every measured start put vCPU 1 in reused memory,
-   * so its slots may as well all read 0. Where every vCPU is reused (QEMU 11.1) the loads
-   * follow the measurement (22 of 22).
+   * Per destination index: what the slot can hold on another start, besides its measured content
+   * — the other vCPUs' measured contents where they differ (null: every vCPU measured alike).
+   * Real QEMU 10.0.13 `-cpu max,secure=on` (vCPU 0 fresh, vCPU 1 text when measured) loaded one
+   * file 1 time of 10 idle and 5 of 12 busy; 11.1 `cortex-a15,secure=on` failed on vCPU 0 in 3
+   * loads of 10, where only vCPU 1 held text when measured. Where every vCPU measured alike (11.1
+   * `max` with EL2) the loads follow the measurement (22 of 22).
    */
-  split: boolean;
+  others: SlotContent[][] | null;
 }
 
 const parse = (c: string): SlotContent => (c === 'w' ? 'wide' : c === '?' ? 'unknown' : BigInt('0x' + c));
@@ -49,14 +51,19 @@ export function measuredVcpuSlots(ids: readonly bigint[], qemu: string, instance
   if (hit !== undefined) return hit;
   const images = VCPU_SLOT_IMAGES.filter((m) => m.digest === digest && m.count === ids.length && m.qemu.includes(qemu) && instance < m.vcpus.length);
   let cells: SlotContent[] | null = null;
-  let split = false;
   for (const m of images) {
     const mine = m.vcpus[instance]!.split(',').map(parse);
     cells = cells ? cells.map((c, i) => (c === mine[i] ? c : 'unknown')) : mine;
-    const fresh = m.vcpus.map((v) => /^0(,0)*$/.test(v));
-    split ||= !fresh[instance] && fresh.includes(true);
   }
-  const out = cells ? { images, cells, split } : null;
+  let others: SlotContent[][] | null = null;
+  if (cells) {
+    const own = cells;
+    const seen = own.map((c) => new Set<SlotContent>([c]));
+    for (const m of images) for (const v of m.vcpus) v.split(',').forEach((c, i) => seen[i]!.add(parse(c)));
+    const alt = seen.map((s, i) => [...s].filter((c) => c !== own[i]));
+    if (alt.some((a) => a.length > 0)) others = alt;
+  }
+  const out = cells ? { images, cells, others } : null;
   cache.set(key, out);
   return out;
 }
