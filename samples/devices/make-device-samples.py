@@ -767,7 +767,8 @@ def text_difference(predicted_lines, real):
 
 
 def recorded_sha256(row):
-    """The SHA-256 the table recorded for the stream a (non-load) row loaded."""
+    """The SHA-256 the tables recorded for the stream a (non-load) row loaded: a suggested
+    rewrite's, a rewrite's, or an edit's (hand edits and probes)."""
     if row["kind"] == "suggested":
         return row["suggestion"]["sha256"]
     return row["rewrite"]["sha256"] if row["kind"] == "rewrite" else row["edit"]["sha256"]

@@ -41,11 +41,7 @@ def row_sha256(row):
     if row["kind"] == "load":
         man = {e["file"]: e for e in mds.load_json(mds.MANIFEST)["samples"]}
         return man[row["source"]]["sha256"]
-    if row["kind"] == "suggested":
-        return row["suggestion"]["sha256"]
-    if row["kind"] == "rewrite":
-        return row["rewrite"]["sha256"]
-    return row["edit"]["sha256"]
+    return mds.recorded_sha256(row)
 
 
 def main(argv):

@@ -7,6 +7,7 @@
 import { decodeStream, type DecodedStream, type DecodeLimits, type StreamInput } from '../stream/decode.js';
 import type { CpuSection } from '../stream/records.js';
 import {
+  capabilityLines,
   compareCapabilities,
   compareDevice,
   compareMachineType,
@@ -271,9 +272,8 @@ export function checkDecoded(name: string, s: DecodedStream, dest: Destination, 
   // before migrate-incoming), which a saved stream does not fix: say what it must set.
   for (const cap of destCaps ? [] : (s.configuration?.capabilities ?? [])) {
     if (dest.model.capabilities?.includes(cap)) continue;
-    warnings.push(
-      `the stream was saved with capability ${cap}: start the destination with it too (migrate-set-capabilities before migrate-incoming), else QEMU refuses: 'Capability ${cap} is off, but received capability is on'`,
-    );
+    const refusal = capabilityLines(style, [{ name: cap, local: false }])[0];
+    warnings.push(`the stream was saved with capability ${cap}: start the destination with it too (migrate-set-capabilities before migrate-incoming), else QEMU refuses: '${refusal}'`);
   }
   const crashed = ways.find((w) => w.crash)?.crash;
   if (crashed) {

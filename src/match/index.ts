@@ -25,7 +25,7 @@ export { deviceSections, subsectionPlace } from './device-sections.js';
 export type { DeviceSection, EnclosingField, SubsectionRef } from './device-sections.js';
 export { compareDevice, onlyOnDestination } from './devices.js';
 export type { DeviceComparison, DeviceCompareOptions, KnownVmsd, KnownVmsds } from './devices.js';
-export { machineTypeLines, messageStyle } from './load-messages.js';
+export { capabilityLines, machineTypeLines, messageStyle } from './load-messages.js';
 export type { MessageStyle } from './load-messages.js';
 export { isNarrow, rawWriteKind, readsBack } from './raw-access.js';
 export type { RawWriteKind, SlotContent } from './raw-access.js';

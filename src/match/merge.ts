@@ -14,11 +14,10 @@ import { hex64, idRegisterFields, isIdRegister, regName } from '../regs/index.js
 import type { Anomaly, AnomalyKind } from './anomalies.js';
 import { decideOnlyInStream, missingTolerance, policyRef, type MatchContext } from './context.js';
 import { measuredSlots, type MeasuredSlots } from './cpreg-slots.js';
-import { WRITE_MASKS } from './write-masks.js';
 import { generationVersion, measuredVcpuSlots, type MeasuredVcpuSlots } from './vcpu-slots.js';
 import type { DestinationCpu } from './destination.js';
 import { countBound } from './loaders.js';
-import { isNarrow, rawWriteKind, readsBack, type RawWriteKind, type SlotContent } from './raw-access.js';
+import { isNarrow, maskingWrite, rawWriteKind, readsBack, type RawWriteKind, type SlotContent } from './raw-access.js';
 
 /** Inputs of one merge, already checked (destination sorted, arrays paired). */
 export interface MergeInput {
@@ -345,7 +344,7 @@ export class CpuMerge {
       const fails = back === false || (back === null && fixed && (dv === null || (stale && dv !== 0n)));
       const open = !fails && back === null && (fixed || isNarrow(id) || kind === 'writefn' || kind === 'rawfn');
       if (fails) {
-        const mask = kind === 'writefn' ? WRITE_MASKS.get(id) : undefined;
+        const mask = maskingWrite(id, kind);
         const what = fixed ? 'constant register' : mask ? `register whose write keeps only bits ${hex64(mask.keeps)}${mask.exact ? '' : ' (at most)'}` : '32-bit register';
         const message =
           fixed && dv === null

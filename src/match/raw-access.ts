@@ -9,7 +9,7 @@
 import { decodeRegId, idToCpregKey } from '../regs/index.js';
 import { CPREG_ACCESS, type RawWriteKindName } from './cpreg-access.generated.js';
 import type { QemuGeneration } from './generations.js';
-import { WRITE_MASKS } from './write-masks.js';
+import { writeMask, type WriteMask } from './write-masks.js';
 
 /**
  * How a register's raw write behaves:
@@ -68,6 +68,11 @@ export function rawWriteKind(id: bigint, gen: QemuGeneration | null): RawWriteKi
   return tableFor(gen).get(idToCpregKey(id)) ?? 'plain';
 }
 
+/** The mask `id`'s raw write applies, where it runs a write function that only masks. */
+export function maskingWrite(id: bigint, kind: RawWriteKind): WriteMask | undefined {
+  return kind === 'writefn' ? writeMask(id) : undefined;
+}
+
 /** An AArch32 register with a 32-bit id: its raw access is 32 bits wide (raw_write/raw_read). */
 export function isNarrow(id: bigint): boolean {
   const d = decodeRegId(id);
@@ -96,7 +101,7 @@ export function readsBack(id: bigint, slot: SlotContent, kind: RawWriteKind, fix
   }
   if (kind === 'plain') return slot === 'unknown' && isNarrow(id) ? null : true;
   // A write function that only masks: what it keeps decides.
-  const mask = kind === 'writefn' ? WRITE_MASKS.get(id) : undefined;
+  const mask = maskingWrite(id, kind);
   if (mask && slot === 'wide' && mask.keeps < WIDE) return false;
   if (mask && typeof slot === 'bigint') {
     if ((slot & ~mask.keeps) !== 0n) return false;

@@ -50,20 +50,13 @@ export function measuredVcpuSlots(ids: readonly bigint[], qemu: string, instance
   const hit = cache.get(key);
   if (hit !== undefined) return hit;
   const images = VCPU_SLOT_IMAGES.filter((m) => m.digest === digest && m.count === ids.length && m.qemu.includes(qemu) && instance < m.vcpus.length);
-  let cells: SlotContent[] | null = null;
-  for (const m of images) {
-    const mine = m.vcpus[instance]!.split(',').map(parse);
-    cells = cells ? cells.map((c, i) => (c === mine[i] ? c : 'unknown')) : mine;
+  const vcpus = images.map((m) => m.vcpus.map((v) => v.split(',').map(parse)));
+  let out: MeasuredVcpuSlots | null = null;
+  if (vcpus.length) {
+    const cells = vcpus.map((v) => v[instance]!).reduce((acc, mine) => acc.map((c, i) => (c === mine[i] ? c : 'unknown')));
+    const others = cells.map((own, i) => [...new Set(vcpus.flatMap((v) => v.map((cpu) => cpu[i]!)))].filter((c) => c !== own));
+    out = { images, cells, others: others.some((o) => o.length > 0) ? others : null };
   }
-  let others: SlotContent[][] | null = null;
-  if (cells) {
-    const own = cells;
-    const seen = own.map((c) => new Set<SlotContent>([c]));
-    for (const m of images) for (const v of m.vcpus) v.split(',').forEach((c, i) => seen[i]!.add(parse(c)));
-    const alt = seen.map((s, i) => [...s].filter((c) => c !== own[i]));
-    if (alt.some((a) => a.length > 0)) others = alt;
-  }
-  const out = cells ? { images, cells, others } : null;
   cache.set(key, out);
   return out;
 }

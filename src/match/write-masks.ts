@@ -6,6 +6,7 @@
  * (samples/truth/device-probes.json, `probe/11.1/missing-*`).
  * @module
  */
+import { lookupRegs } from '../regs/index.js';
 
 /**
  * What a masking write keeps. `exact`: the write is `value & keeps` stored as is, so a value
@@ -17,23 +18,22 @@ export interface WriteMask {
   exact: boolean;
 }
 
-/** `mecid_write`: `extract64(value, 0, MECID_WIDTH)`, MECID_WIDTH 16. */
-const MECID: WriteMask = { keeps: 0xffffn, exact: true };
-/** `sctlr2_el*_write`, `tcr2_el*_write`: `value &= valid_mask`, every valid bit below 32. */
-const LOW32: WriteMask = { keeps: 0xffff_ffffn, exact: false };
+/** Each mask and the registers whose write applies it. */
+const MASKED: readonly { mask: WriteMask; names: readonly string[] }[] = [
+  // mecid_write: extract64(value, 0, MECID_WIDTH), MECID_WIDTH 16
+  {
+    mask: { keeps: 0xffffn, exact: true },
+    names: ['MECID_P0_EL2', 'MECID_A0_EL2', 'MECID_P1_EL2', 'MECID_A1_EL2', 'VMECID_P_EL2', 'VMECID_A_EL2', 'MECID_RL_A_EL3'],
+  },
+  // sctlr2_el*_write, tcr2_el*_write: value &= valid_mask, every valid bit below 32
+  { mask: { keeps: 0xffff_ffffn, exact: false }, names: ['SCTLR2_EL1', 'SCTLR2_EL2', 'SCTLR2_EL3', 'TCR2_EL1', 'TCR2_EL2'] },
+];
 
-/** By register id (AArch64 sysreg ids as KVM and QEMU's cpreg list write them). */
-export const WRITE_MASKS: ReadonlyMap<bigint, WriteMask> = new Map([
-  [0x603000000013e540n, MECID], // MECID_P0_EL2
-  [0x603000000013e541n, MECID], // MECID_A0_EL2
-  [0x603000000013e542n, MECID], // MECID_P1_EL2
-  [0x603000000013e543n, MECID], // MECID_A1_EL2
-  [0x603000000013e548n, MECID], // VMECID_P_EL2
-  [0x603000000013e549n, MECID], // VMECID_A_EL2
-  [0x603000000013f551n, MECID], // MECID_RL_A_EL3
-  [0x603000000013c083n, LOW32], // SCTLR2_EL1
-  [0x603000000013e083n, LOW32], // SCTLR2_EL2
-  [0x603000000013f083n, LOW32], // SCTLR2_EL3
-  [0x603000000013c103n, LOW32], // TCR2_EL1
-  [0x603000000013e103n, LOW32], // TCR2_EL2
-]);
+/** Built on first use: only a register missing from the stream on a TCG destination asks. */
+let byId: ReadonlyMap<bigint, WriteMask> | undefined;
+
+/** The mask register `id`'s write function applies, if it only masks. */
+export function writeMask(id: bigint): WriteMask | undefined {
+  byId ??= new Map(MASKED.flatMap(({ mask, names }) => names.flatMap((n) => lookupRegs(n).map((r) => [r, mask] as const))));
+  return byId.get(id);
+}
